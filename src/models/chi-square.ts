@@ -5,7 +5,8 @@
  * for `x < a + 1` and by Lentz's continued fraction for the upper tail otherwise (Press et al.,
  * Numerical Recipes, 3rd ed., §6.2); `ln Γ` by the Lanczos approximation (g = 7, n = 9). The
  * quantile starts from the Wilson–Hilferty approximation and is refined by safeguarded Newton
- * steps (bisection whenever a step leaves the bracket), to about 1e-12 relative.
+ * steps (bisection whenever a step leaves the bracket), to about 1e-12 relative (1e-9 for p within
+ * 1e-6 of 1, where float64 `p` itself holds no more).
  * @module
  */
 import { aInRange } from './assert.ts';

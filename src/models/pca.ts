@@ -3,8 +3,9 @@
  * Principal Component Analysis, 2nd ed.; Jackson & Mudholkar, Technometrics 21(3), 1979; Box,
  * Ann. Math. Statist. 25(2), 1954).
  *
- * With standardised features `z` and their sample covariance `S = C / (n − 1)` (the correlation
- * matrix of the pre-scaled features), `S = V diag(λ) Vᵀ`, eigenvalues descending. Keeping `k`
+ * With standardised features `z` (population sd) and their sample covariance `S = C / (n − 1)`
+ * (`n/(n − 1)` times the correlation matrix of the features), `S = V diag(λ) Vᵀ`, eigenvalues
+ * descending. Keeping `k`
  * components `V_k`:
  *
  * ```
@@ -73,7 +74,7 @@ export interface PcaPrediction {
  * @returns the model; `metrics` holds `count`, `components`, `explainedVariance` (fraction),
  *   `t2Threshold`, `speThreshold`
  * @throws ModelsError `MODELS_ERR_TOO_FEW_RECORDS` (n ≤ d), `MODELS_ERR_CONSTANT_FEATURE`,
- *   `MODELS_ERR_SINGULAR` (a kept component has zero variance), `MODELS_ERR_MISMATCH`,
+ *   `MODELS_ERR_SINGULAR` (a kept component, or all discarded ones, have zero variance), `MODELS_ERR_MISMATCH`,
  *   `MODELS_ERR_INVALID_MOMENTS`
  * @throws RangeError for options out of range (k ∉ [1, d − 1], fractions ∉ (0, 1])
  * @example
@@ -112,8 +113,11 @@ export function fitPca(schema: DatasetSchema, moments: Moments, options: PcaOpti
   const rest = values.slice(k);
   const theta1 = rest.reduce((a, b) => a + b, 0);
   const theta2 = rest.reduce((a, b) => a + b * b, 0);
+  if (!(theta1 > values[0] * SINGULAR_RCOND)) {
+    throw new ModelsError(MODELS_ERR.SINGULAR, `cannot ${op}: the components after ${k} carry no variance (collinear features), so SPE is undefined; drop redundant features`);
+  }
   const t2Threshold = chiSquareQuantile(1 - alpha, k);
-  const speThreshold = theta1 > 0 && theta2 > 0 ? (theta2 / theta1) * chiSquareQuantile(1 - alpha, (theta1 * theta1) / theta2) : 0;
+  const speThreshold = (theta2 / theta1) * chiSquareQuantile(1 - alpha, (theta1 * theta1) / theta2);
   const explained = values.slice(0, k).reduce((a, b) => a + b, 0) / total;
   return Object.freeze({
     family: 'pca' as const,
