@@ -176,6 +176,20 @@ export function noteVerifierFromPublicKey(name: string, publicKey: Uint8Array): 
   }
 }
 
+/** Splits on the first `n - 1` '+' (the base64 key at the end may itself contain '+'). */
+function splitFields(text: string, n: number): string[] | undefined {
+  const out: string[] = [];
+  let rest = text;
+  for (let i = 0; i < n - 1; i++) {
+    const at = rest.indexOf('+');
+    if (at < 0) return undefined;
+    out.push(rest.slice(0, at));
+    rest = rest.slice(at + 1);
+  }
+  out.push(rest);
+  return out;
+}
+
 function keyInvalid(what: string, reason: string): TrustError {
   return new TrustError(TrustErrorCode.KEY_INVALID, `cannot parse ${what}: ${reason}`);
 }
@@ -193,8 +207,8 @@ function keyInvalid(what: string, reason: string): TrustError {
  */
 export function parseVerifierKey(vkey: string): NoteVerifier {
   assertString(vkey, 'vkey');
-  const parts = vkey.split('+');
-  if (parts.length !== 3) throw keyInvalid('verifier key', 'expected <name>+<id>+<key>');
+  const parts = splitFields(vkey, 3);
+  if (parts === undefined) throw keyInvalid('verifier key', 'expected <name>+<id>+<key>');
   const [name, idHex, b64] = parts;
   assertKeyName(name);
   const raw = fromBase64(b64);
@@ -217,8 +231,8 @@ export function parseVerifierKey(vkey: string): NoteVerifier {
  */
 export function parseSignerKey(skey: string): NoteSigner {
   assertString(skey, 'skey');
-  const parts = skey.split('+');
-  if (parts.length !== 5 || parts[0] !== 'PRIVATE' || parts[1] !== 'KEY') throw keyInvalid('signer key', 'expected PRIVATE+KEY+<name>+<id>+<key>');
+  const parts = splitFields(skey, 5);
+  if (parts === undefined || parts[0] !== 'PRIVATE' || parts[1] !== 'KEY') throw keyInvalid('signer key', 'expected PRIVATE+KEY+<name>+<id>+<key>');
   const [, , name, idHex, b64] = parts;
   assertKeyName(name);
   const raw = fromBase64(b64);
