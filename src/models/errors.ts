@@ -60,7 +60,13 @@ export class ModelsError extends Error {
   }
 }
 
-/** A `TypeError` with a stable code (wrong type of an argument). */
+/**
+ * A `TypeError` with a stable code (wrong type of an argument).
+ * @example
+ * ```ts
+ * assert.throws(() => predictRidge(model, 'rows' as never), TypeError);
+ * ```
+ */
 export class ModelsTypeError extends TypeError {
   readonly code: ModelsErrorCode = MODELS_ERR.INVALID_ARGUMENT;
   constructor(message: string, options?: { cause?: unknown }) {
@@ -69,7 +75,14 @@ export class ModelsTypeError extends TypeError {
   }
 }
 
-/** A `RangeError` with a stable code (wrong size or range of an argument). */
+/**
+ * A `RangeError` with a stable code (wrong size or range of an argument; `MODELS_ERR_NOT_FINITE`
+ * for NaN / ∞).
+ * @example
+ * ```ts
+ * assert.throws(() => predictRidge(model, [[1, 2]]), RangeError);
+ * ```
+ */
 export class ModelsRangeError extends RangeError {
   readonly code: ModelsErrorCode;
   constructor(message: string, options?: { cause?: unknown; code?: ModelsErrorCode }) {

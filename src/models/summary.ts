@@ -33,7 +33,14 @@ export interface GroupSummary {
 
 const ratio = (num: bigint, den: bigint): number => Number(num) / Number(den);
 
-/** Mean and centred scatter of a group from its exact moments. */
+/**
+ * Mean and centred scatter of a group from its exact moments (centred in bigint, then converted).
+ * @throws never for validated moments (callers run {@link checkMomentsForSchema} first)
+ * @example
+ * ```ts
+ * const all = summariseGroup(m.count, m.sum, m.gram, m.scale); // all.mean, all.scatter
+ * ```
+ */
 export function summariseGroup(count: bigint, sum: readonly bigint[], gram: readonly (readonly bigint[])[], scale: number): GroupSummary {
   const s = BigInt(scale);
   const d = sum.length;
@@ -91,7 +98,15 @@ export function standardiseScatter(scatter: readonly (readonly number[])[], sd: 
   return scatter.map((r, j) => r.map((v, k) => v / (sd[j] * sd[k])));
 }
 
-/** Standardises raw rows: pre-scale with the schema ranges, then `(x' − mean) / sd`. */
+/**
+ * Standardises raw rows: pre-scale with the schema ranges, then `(x' − mean) / sd` — the input
+ * stage every family (and its ONNX graph) applies.
+ * @throws never; callers validate the rows
+ * @example
+ * ```ts
+ * const z = standardiseRows(model.schema, model.standardisation, rows);
+ * ```
+ */
 export function standardiseRows(schema: DatasetSchema, st: Standardisation, rows: readonly (readonly number[])[]): number[][] {
   const d = schema.features.length;
   const a = schema.features.map((f) => 2 / (f.hi - f.lo));
