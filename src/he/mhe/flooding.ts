@@ -10,7 +10,7 @@
  * BGV: the flooding is a multiple of t, so it costs no precision; its only
  * limit is the modulus: t·(noise + parties·2^floodBits) must stay below Q/2,
  * else every slot decrypts wrong *silently*. So the plan takes the largest
- * width that fits with a 2-bit margin and refuses a reveal where that width is
+ * width that fits with a 1-bit margin (besides log₂ parties) and refuses a reveal where that width is
  * less than `securityBits` above the noise.
  * CKKS: flooding adds to the message, costing precision one bit per bit of
  * flooding; the plan floods exactly `securityBits` above the noise and reports
@@ -68,7 +68,7 @@ export function planFlooding(engine: SealEngine, request: FloodingRequest): Floo
   if (!Number.isFinite(security) || security < MIN_FLOODING_SECURITY_BITS) throw new RangeError(`securityBits must be at least ${MIN_FLOODING_SECURITY_BITS}, got ${security}`);
   const logQ = logModulus(engine, k);
   const spread = Math.log2(parties);
-  const margin = 2;
+  const margin = 1;
   if (engine.params.scheme === 'bgv') {
     const logT = Math.log2(Number(engine.plainModulus));
     // noise is a bound on t·e; flooding t·Σ e′ must keep the sum below Q/2.
