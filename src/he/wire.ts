@@ -46,15 +46,45 @@ import type { PublicKeySwitchShare } from './mhe/public-key-switch.ts';
 import type { RelinKeyShare1, RelinKeyShare2 } from './mhe/relin-key-gen.ts';
 import type { ShamirShare } from './mhe/threshold.ts';
 
-/** The magic at offset 0 of every encoding, as ASCII. */
+/**
+ * The magic at offset 0 of every encoding, as ASCII.
+ *
+ * @example
+ * ```ts
+ * new TextDecoder().decode(bytes.subarray(0, 4)) === WIRE_MAGIC;
+ * ```
+ */
 export const WIRE_MAGIC = 'HDG1';
 const MAGIC_BYTES = new TextEncoder().encode(WIRE_MAGIC);
-/** The format version this module writes and reads. */
+/**
+ * The format version this module writes and reads (header byte 4); bytes of
+ * any other version are rejected with `HE_ERR_DECODE`.
+ *
+ * @example
+ * ```ts
+ * bytes[4] === WIRE_VERSION;
+ * ```
+ */
 export const WIRE_VERSION = 1;
-/** Bytes of the fixed header in front of every payload. */
+
+/**
+ * Bytes of the fixed header in front of every payload.
+ *
+ * @example
+ * ```ts
+ * const payload = bytes.subarray(WIRE_HEADER_BYTES);
+ * ```
+ */
 export const WIRE_HEADER_BYTES = 20;
 
-/** Type tags (header byte 5). Stable: never renumber, only add. */
+/**
+ * Type tags (header byte 5). Stable: never renumber, only add.
+ *
+ * @example
+ * ```ts
+ * bytes[5] === WireTag.decryptionShare; // 5
+ * ```
+ */
 export const WireTag = Object.freeze({
   publicKeyShare: 1,
   relinKeyShare1: 2,
@@ -69,10 +99,25 @@ export const WireTag = Object.freeze({
   ciphertext: 19,
 } as const);
 
-/** Name of a wire type, a key of {@link WireTag}. */
+/**
+ * Name of a wire type, a key of {@link WireTag}.
+ *
+ * @example
+ * ```ts
+ * const type: WireType = peekWireType(bytes);
+ * ```
+ */
 export type WireType = keyof typeof WireTag;
 
-/** Encoder and decoder of one wire type, bound to a parameter set through the engine. */
+/**
+ * Encoder and decoder of one wire type, bound to a parameter set through the
+ * engine. Each codec is a frozen object exported below.
+ *
+ * @example
+ * ```ts
+ * function send<T>(codec: WireCodec<T>, value: T): Uint8Array { return codec.toBytes(engine, value); }
+ * ```
+ */
 export interface WireCodec<T> {
   /** The type's name, a key of {@link WireTag}. */
   readonly type: WireType;
