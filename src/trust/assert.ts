@@ -62,7 +62,15 @@ export function assertArray(value: unknown, name: string): asserts value is unkn
   if (!Array.isArray(value)) throw new TypeError(`${name} must be an array, got ${describe(value)}`);
 }
 
-/** A short name for the type of `value`, for error messages. */
+/**
+ * A short name for the type of `value`, for error messages.
+ *
+ * @throws never
+ * @example
+ * ```ts
+ * describe(new Uint8Array(1)); // 'Uint8Array'
+ * ```
+ */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';

@@ -3,6 +3,11 @@
  * data (a proof, a note, a checkpoint, a stored log) is a {@link TrustError}
  * carrying one of these codes; `docs/errors.md` (section "trust") explains each.
  * Programming mistakes at a public boundary stay `TypeError` / `RangeError`.
+ *
+ * @example
+ * ```ts
+ * if (e instanceof TrustError && e.code === TrustErrorCode.INCONSISTENT) alarm(e);
+ * ```
  */
 export const TrustErrorCode = {
   /** An inclusion or consistency proof does not verify. */

@@ -16,7 +16,14 @@ import { createHash } from 'node:crypto';
 import { assertBytes } from './assert.ts';
 import { TrustError, TrustErrorCode } from './errors.ts';
 
-/** The kinds of event the log accepts. */
+/**
+ * The kinds of event the log accepts.
+ *
+ * @example
+ * ```ts
+ * EVENT_KINDS.includes('release'); // true
+ * ```
+ */
 export const EVENT_KINDS = [
   'key_ceremony',
   'ingest',

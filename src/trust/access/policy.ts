@@ -13,12 +13,26 @@ import { TrustError, TrustErrorCode } from '../errors.ts';
 import type { LogEvent } from '../events.ts';
 import { checkEvent, hashPayload } from '../events.ts';
 
-/** The roles of DESIGN §1 plus the gateway as a principal. */
+/**
+ * The roles of DESIGN §1 plus the gateway as a principal.
+ *
+ * @example
+ * ```ts
+ * for (const role of ROLES) console.log(role, PERMISSIONS[role]);
+ * ```
+ */
 export const ROLES = ['plant_admin', 'machine_builder', 'cloud_operator', 'auditor', 'edge_gateway'] as const;
 /** One of {@link ROLES}. */
 export type Role = (typeof ROLES)[number];
 
-/** Every action the services check. */
+/**
+ * Every action the services check.
+ *
+ * @example
+ * ```ts
+ * if (!ACTIONS.includes(name as Action)) reply400();
+ * ```
+ */
 export const ACTIONS = [
   'log.read',
   'audit.evidence',
@@ -45,6 +59,11 @@ export type Action = (typeof ACTIONS)[number];
 /**
  * What each role may do inside a tenant where it holds the role. Everything
  * else is denied.
+ *
+ * @example
+ * ```ts
+ * PERMISSIONS.auditor; // ['log.read', 'audit.evidence']
+ * ```
  */
 export const PERMISSIONS: Readonly<Record<Role, readonly Action[]>> = Object.freeze({
   plant_admin: ['log.read', 'audit.evidence', 'data.policy.edit', 'job.approve', 'model.activate', 'model.rollback', 'access.assign'],

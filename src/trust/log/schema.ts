@@ -6,9 +6,6 @@
  */
 import type { SqlQueryable } from '../storage/sql.ts';
 
-/** Bumped when the tables change shape. */
-export const SCHEMA_VERSION = 1;
-
 const DDL = `
 CREATE TABLE IF NOT EXISTS trust_log (
   id serial PRIMARY KEY,

@@ -5,11 +5,10 @@
  * checkpoint that is inconsistent with one it signed before: it never signs
  * two views of history.
  */
-import { toBase64 } from '../bytes.ts';
 import { TrustError, TrustErrorCode } from '../errors.ts';
 import type { LogEvent } from '../events.ts';
 import { decodeEvent, encodeEvent } from '../events.ts';
-import { equalBytes } from '../bytes.ts';
+import { equalBytes, toBase64 } from '../bytes.ts';
 import { verifyConsistency } from '../merkle/verify.ts';
 import { signCheckpoint } from '../note/checkpoint.ts';
 import type { KeyRing } from '../note/key-ring.ts';

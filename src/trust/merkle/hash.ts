@@ -6,7 +6,14 @@
 import { createHash } from 'node:crypto';
 import { assertBytes } from '../assert.ts';
 
-/** Bytes of a SHA-256 digest, the size of every hash in the log. */
+/**
+ * Bytes of a SHA-256 digest, the size of every hash in the log.
+ *
+ * @example
+ * ```ts
+ * assertBytes(root, 'root', HASH_SIZE);
+ * ```
+ */
 export const HASH_SIZE = 32;
 
 const LEAF_PREFIX = new Uint8Array([0x00]);

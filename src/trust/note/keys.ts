@@ -12,7 +12,14 @@ import { concatBytes, fromBase64, toBase64 } from '../bytes.ts';
 import { TrustError, TrustErrorCode } from '../errors.ts';
 import { sha256 } from '../merkle/hash.ts';
 
-/** Signature type byte of Ed25519 in C2SP signed notes. */
+/**
+ * Signature type byte of Ed25519 in C2SP signed notes.
+ *
+ * @example
+ * ```ts
+ * raw[0] === ED25519_TYPE; // first byte of a verifier key's base64 part
+ * ```
+ */
 export const ED25519_TYPE = 0x01;
 
 /** A public key that can check note signatures. */

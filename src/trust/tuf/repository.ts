@@ -43,7 +43,14 @@ export interface TufExpiries {
   readonly timestamp: number;
 }
 
-/** Defaults: root a year, targets (and fleets) 90 days, snapshot a week, timestamp a day. */
+/**
+ * Defaults: root a year, targets (and fleets) 90 days, snapshot a week, timestamp a day.
+ *
+ * @example
+ * ```ts
+ * await TufRepository.create({ dir, keys, expiries: { ...DEFAULT_EXPIRIES, timestamp: 6 * 3600_000 } });
+ * ```
+ */
 export const DEFAULT_EXPIRIES: TufExpiries = Object.freeze({ root: 365 * DAY, targets: 90 * DAY, snapshot: 7 * DAY, timestamp: DAY });
 
 /** Options of {@link TufRepository.create}. */
@@ -145,6 +152,7 @@ export class TufRepository {
   #snapshotVersion = 0;
   #timestampVersion = 0;
   readonly #fleets = new Map<string, FleetState>();
+  readonly #thresholds = new Map<string, number>();
   #snapshotMeta: MetaFile | undefined;
 
   private constructor(options: TufRepositoryOptions) {
@@ -249,7 +257,6 @@ export class TufRepository {
     await this.#publish({ targets: true, fleets: [fleet] });
   }
 
-  readonly #thresholds = new Map<string, number>();
 
   /**
    * Publishes a model artifact to a fleet: writes the target under its hash
