@@ -22,6 +22,7 @@
  * level are plain `multiplyPlain` calls there. It is an arithmetic engine only;
  * nothing is ever encrypted under it.
  */
+import { readFile } from 'node:fs/promises';
 import SEAL from 'node-seal/allows';
 import type * as S from 'node-seal/allows';
 import { HeError, HeErrorCode } from '../errors.ts';
@@ -32,6 +33,27 @@ import {
 } from './layout.ts';
 
 let modulePromise: Promise<S.MainModule> | undefined;
+/** The module's linear memory, captured at instantiation (node-seal does not export it). */
+let memory: { buffer: ArrayBuffer } | undefined;
+
+/** The slice of the WebAssembly JS API used here (the project's lib settings carry no DOM types). */
+interface WasmApi {
+  instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, unknown> }; module: unknown }>;
+  Memory: abstract new (...args: never[]) => { buffer: ArrayBuffer };
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** Instantiates SEAL's WebAssembly ourselves so that its memory can be measured. */
+function instantiateWasm(imports: object, receive: (instance: unknown, module: unknown) => void): object {
+  const url = new URL('seal_allows.wasm', import.meta.resolve('node-seal/allows'));
+  void readFile(url)
+    .then((bytes) => Wasm.instantiate(bytes, imports))
+    .then(({ instance, module }) => {
+      memory = Object.values(instance.exports).find((x): x is { buffer: ArrayBuffer } => x instanceof Wasm.Memory);
+      receive(instance, module);
+    });
+  return {};
+}
 
 /**
  * Loads node-seal once per thread.
@@ -40,7 +62,7 @@ let modulePromise: Promise<S.MainModule> | undefined;
  *   WebAssembly module (Node without WebAssembly exception handling).
  */
 export function loadSeal(): Promise<S.MainModule> {
-  modulePromise ??= SEAL().catch((cause: unknown) => {
+  modulePromise ??= SEAL({ instantiateWasm }).catch((cause: unknown) => {
     modulePromise = undefined;
     throw new HeError(HeErrorCode.SEAL_LOAD, `cannot load node-seal: ${String(cause)} (Node ≥ 22.12 with WebAssembly exception handling is required; run through npm/npx so the pinned Node is used)`, { cause });
   });
@@ -258,10 +280,9 @@ export class SealEngine implements Disposable {
     for (const h of this.#owned.reverse()) if (!h.isDeleted()) h.delete();
   }
 
-  /** Bytes of the WebAssembly heap (it only grows). */
+  /** Bytes of the WebAssembly heap of this thread's SEAL instance (it only grows). */
   heapBytes(): number {
-    const s = this.#seal as unknown as { HEAPU8?: Uint8Array; wasmMemory?: { buffer: ArrayBuffer } };
-    return s.wasmMemory?.buffer.byteLength ?? s.HEAPU8?.buffer.byteLength ?? 0;
+    return memory?.buffer.byteLength ?? 0;
   }
 
   // ---------------------------------------------------------------- objects
