@@ -25,8 +25,6 @@ export const HeErrorCode = {
   FLOODING_BUDGET: 'HE_ERR_FLOODING_BUDGET',
   /** A protocol step got the wrong number or kind of shares. */
   PROTOCOL: 'HE_ERR_PROTOCOL',
-  /** A share was requested again for an instance with different input. */
-  SHARE_REUSE: 'HE_ERR_SHARE_REUSE',
   /** A secret was used after it was wiped. */
   WIPED: 'HE_ERR_WIPED',
 } as const;
