@@ -3,6 +3,7 @@
  * file only wires them into commander and turns typed errors into exit codes.
  */
 import { Command, CommanderError } from 'commander';
+import { registerParamsCommand } from './params.ts';
 
 /**
  * Builds the commander program with every sub-command registered.
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .description('Train models on encrypted machine data from many plants; no one outside a plant sees a record.')
     .version('0.1.0')
     .showHelpAfterError();
+  registerParamsCommand(program);
   return program;
 }
 

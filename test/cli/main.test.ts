@@ -13,3 +13,11 @@ test('an unknown command exits non-zero', async () => {
   const code = await main(['node', 'hedge', 'no-such-command']);
   assert.notEqual(code, 0);
 });
+
+test('hedge params lists every preset, secure ones within the 128-bit table', async () => {
+  const { presetSummaries } = await import('../../src/cli/params.ts');
+  const rows = presetSummaries();
+  assert.ok(rows.some((r) => r.name === 'BGV_AGG_8192' && r.secure && r.slots === 8192));
+  for (const r of rows) if (r.secure) assert.ok(r.logQP <= r.maxLogQP128);
+  assert.ok(rows.filter((r) => !r.secure).every((r) => r.name.startsWith('TEST_INSECURE_')));
+});
