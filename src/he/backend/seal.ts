@@ -81,6 +81,23 @@ function sealCall<T>(op: string, fn: () => T): T {
   }
 }
 
+/**
+ * Creates a SEAL output object, lets `fill` write into it, and wraps it; on
+ * failure the object is freed and the SEAL exception translated.
+ */
+function produce<K extends 'plaintext' | 'ciphertext', H extends S.ClassHandle>(kind: K, op: string, create: () => H, fill: (out: H) => void): SealObject<K> {
+  return sealCall(op, () => {
+    const out = create();
+    try {
+      fill(out);
+    } catch (e) {
+      out.delete();
+      throw e;
+    }
+    return new SealObject(kind, out);
+  });
+}
+
 /** Kinds of SEAL object handed out by the engine. */
 export type SealKind = 'ciphertext' | 'plaintext' | 'publicKey' | 'secretKey' | 'relinKeys' | 'galoisKeys';
 
@@ -393,16 +410,7 @@ export class SealEngine implements Disposable {
     const enc = this.#batch;
     if (enc === undefined) throw new HeError(HeErrorCode.MISMATCH, 'cannot encode integers: not a BGV context');
     if (values.length > this.n) throw new HeError(HeErrorCode.ENCODE, `cannot encode integers: ${values.length} values exceed ${this.n} slots`);
-    return sealCall('encode integers', () => {
-      const pt = new this.#seal.Plaintext();
-      try {
-        enc.encode(values, pt);
-      } catch (e) {
-        pt.delete();
-        throw e;
-      }
-      return new SealObject('plaintext', pt);
-    });
+    return produce('plaintext', 'encode integers', () => new this.#seal.Plaintext(), (pt) => enc.encode(values, pt));
   }
 
   /** Decodes a BGV plaintext into centred integers, one per slot. */
@@ -417,16 +425,7 @@ export class SealEngine implements Disposable {
     const enc = this.#ckks;
     if (enc === undefined) throw new HeError(HeErrorCode.MISMATCH, 'cannot encode reals: not a CKKS context');
     if (values.length > this.n / 2) throw new HeError(HeErrorCode.ENCODE, `cannot encode reals: ${values.length} values exceed ${this.n / 2} slots`);
-    return sealCall('encode reals', () => {
-      const pt = new this.#seal.Plaintext();
-      try {
-        enc.encode(values, scale, pt);
-      } catch (e) {
-        pt.delete();
-        throw e;
-      }
-      return new SealObject('plaintext', pt);
-    });
+    return produce('plaintext', 'encode reals', () => new this.#seal.Plaintext(), (pt) => enc.encode(values, scale, pt));
   }
 
   /** Decodes a CKKS plaintext. */
@@ -438,17 +437,8 @@ export class SealEngine implements Disposable {
 
   /** Public-key encryption (at the first data level). */
   encrypt(pt: Plaintext, pk: PublicKey): Ciphertext {
-    return sealCall('encrypt', () => {
-      using enc = new this.#seal.Encryptor(this.#ctx, raw<S.PublicKey>(pk, 'publicKey'));
-      const ct = new this.#seal.Ciphertext();
-      try {
-        enc.encrypt(raw<S.Plaintext>(pt, 'plaintext'), ct);
-      } catch (e) {
-        ct.delete();
-        throw e;
-      }
-      return new SealObject('ciphertext', ct);
-    });
+    using enc = this.encryptor(pk);
+    return enc.encrypt(pt);
   }
 
   /**
@@ -460,16 +450,7 @@ export class SealEngine implements Disposable {
     const seal = this.#seal;
     return {
       encrypt(pt: Plaintext): Ciphertext {
-        return sealCall('encrypt', () => {
-          const ct = new seal.Ciphertext();
-          try {
-            enc.encrypt(raw<S.Plaintext>(pt, 'plaintext'), ct);
-          } catch (e) {
-            ct.delete();
-            throw e;
-          }
-          return new SealObject('ciphertext', ct);
-        });
+        return produce('ciphertext', 'encrypt', () => new seal.Ciphertext(), (ct) => enc.encrypt(raw<S.Plaintext>(pt, 'plaintext'), ct));
       },
       [Symbol.dispose](): void {
         if (!enc.isDeleted()) enc.delete();
@@ -479,17 +460,8 @@ export class SealEngine implements Disposable {
 
   /** Decryption with a (single or ideal) secret key. */
   decrypt(ct: Ciphertext, sk: SecretKey): Plaintext {
-    return sealCall('decrypt', () => {
-      using dec = new this.#seal.Decryptor(this.#ctx, raw<S.SecretKey>(sk, 'secretKey'));
-      const pt = new this.#seal.Plaintext();
-      try {
-        dec.decrypt(raw<S.Ciphertext>(ct, 'ciphertext'), pt);
-      } catch (e) {
-        pt.delete();
-        throw e;
-      }
-      return new SealObject('plaintext', pt);
-    });
+    using dec = sealCall('create decryptor', () => new this.#seal.Decryptor(this.#ctx, raw<S.SecretKey>(sk, 'secretKey')));
+    return produce('plaintext', 'decrypt', () => new this.#seal.Plaintext(), (pt) => dec.decrypt(raw<S.Ciphertext>(ct, 'ciphertext'), pt));
   }
 
   /** SEAL's invariant noise budget in bits (BGV), for tests and calibration with an ideal key. */
@@ -503,16 +475,7 @@ export class SealEngine implements Disposable {
   // --------------------------------------------------------------- evaluate
 
   #newCt(op: string, fn: (out: S.Ciphertext) => void): Ciphertext {
-    return sealCall(op, () => {
-      const out = new this.#seal.Ciphertext();
-      try {
-        fn(out);
-      } catch (e) {
-        out.delete();
-        throw e;
-      }
-      return new SealObject('ciphertext', out);
-    });
+    return produce('ciphertext', op, () => new this.#seal.Ciphertext(), fn);
   }
 
   /** a + b. */
