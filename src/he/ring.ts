@@ -179,27 +179,38 @@ export function sampleUniform(ring: RingShape, seed: Uint8Array, label: string, 
   const { n, moduli } = ring;
   const key = createHash('sha256').update(seed).update('\x00hedge-crp\x00').update(label).digest();
   const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
-  const chunkWords = 1 << 14;
-  let buf = new BigUint64Array(0);
+  const chunkWords = 1 << 15;
+  const zeros = Buffer.alloc(chunkWords * 8);
+  let words = new Uint32Array(0);
   let pos = 0;
-  const next = (): bigint => {
-    if (pos === buf.length) {
-      const bytes = cipher.update(Buffer.alloc(chunkWords * 8));
-      buf = new BigUint64Array(bytes.buffer, bytes.byteOffset, chunkWords);
-      pos = 0;
-    }
-    return buf[pos++];
-  };
   const out: Poly[] = [];
   for (let c = 0; c < count; c++) {
     const data = new BigUint64Array(k * n);
+    const dst = new Uint32Array(data.buffer);
     for (let j = 0; j < k; j++) {
+      // 64-bit words as (lo, hi) 32-bit halves; q < 2^61, so q's high half is exact in a Number.
       const q = moduli[j];
-      const mask = (1n << BigInt(q.toString(2).length)) - 1n;
+      const qlo = Number(q & 0xffffffffn);
+      const qhi = Number(q >> 32n);
+      const bits = q.toString(2).length;
+      const hiMask = bits > 32 ? 2 ** (bits - 32) - 1 : 0;
+      const loMask = bits >= 32 ? 0xffffffff : 2 ** bits - 1;
       for (let i = 0; i < n; i++) {
-        let x = next() & mask;
-        while (x >= q) x = next() & mask;
-        data[j * n + i] = x;
+        for (;;) {
+          if (pos === words.length) {
+            const bytes = cipher.update(zeros);
+            words = new Uint32Array(bytes.buffer, bytes.byteOffset, chunkWords * 2);
+            pos = 0;
+          }
+          const lo = (words[pos] & loMask) >>> 0;
+          const hi = words[pos + 1] & hiMask;
+          pos += 2;
+          if (hi < qhi || (hi === qhi && lo < qlo)) {
+            dst[2 * (j * n + i)] = lo;
+            dst[2 * (j * n + i) + 1] = hi;
+            break;
+          }
+        }
       }
     }
     out.push({ k, data });

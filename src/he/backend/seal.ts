@@ -157,6 +157,19 @@ export interface Poly {
   readonly data: BigUint64Array;
 }
 
+/**
+ * One term of {@link SealEngine.combine}: ±(polys · times), the polynomials in
+ * NTT form unless `coefficientForm`.
+ */
+export interface PolyTerm {
+  readonly polys: readonly Poly[];
+  /** An NTT-form multiplier applied to every polynomial of the term. */
+  readonly times?: Poly;
+  readonly negate?: boolean;
+  /** The polynomials are in coefficient form (transformed to NTT form first). */
+  readonly coefficientForm?: boolean;
+}
+
 /** Metadata carried by a ciphertext besides its polynomials. */
 export interface CiphertextMeta {
   /** Number of RNS primes (its level). */
@@ -185,7 +198,7 @@ export class SealEngine implements Disposable {
   readonly #auxEvaluator: S.Evaluator;
   readonly #batch: S.BatchEncoder | undefined;
   readonly #ckks: S.CKKSEncoder | undefined;
-  readonly #parmsIds: Map<number, { main: Uint8Array; mainHandle: S.ParmsIdType; aux: Uint8Array }>;
+  readonly #parmsIds: Map<number, { main: Uint8Array; aux: Uint8Array }>;
   readonly #owned: S.ClassHandle[] = [];
   #disposed = false;
 
@@ -247,7 +260,7 @@ export class SealEngine implements Disposable {
     for (;;) {
       const k = own(own(ad.parms()).coeffModulus()).size();
       const main = mainIds.get(k);
-      if (main !== undefined) this.#parmsIds.set(k, { main: idBytes(main), mainHandle: main, aux: idBytes(own(ad.parmsId())) });
+      if (main !== undefined) this.#parmsIds.set(k, { main: idBytes(main), aux: idBytes(own(ad.parmsId())) });
       if (ad.chainIndex() === 0) break;
       ad = own(ad.nextContextData());
     }
@@ -542,7 +555,7 @@ export class SealEngine implements Disposable {
 
   // ------------------------------------------------------------ polynomials
 
-  #ids(k: number): { main: Uint8Array; mainHandle: S.ParmsIdType; aux: Uint8Array } {
+  #ids(k: number): { main: Uint8Array; aux: Uint8Array } {
     const ids = this.#parmsIds.get(k);
     if (ids === undefined) throw new HeError(HeErrorCode.MISMATCH, `cannot address level with ${k} primes`);
     return ids;
@@ -560,14 +573,18 @@ export class SealEngine implements Disposable {
     return { polys, meta: { k: layout.k, scale: layout.scale, correction: layout.correction } };
   }
 
-  #joinCiphertext(polys: readonly Poly[], meta: CiphertextMeta, parmsId: Uint8Array, ntt: boolean): Uint8Array {
+  #layout(polys: readonly Poly[], meta: CiphertextMeta, parmsId: Uint8Array, ntt: boolean): CiphertextLayout {
     const len = meta.k * this.n;
     const data = new BigUint64Array(polys.length * len);
     polys.forEach((p, i) => {
       if (p.k !== meta.k || p.data.length !== len) throw new HeError(HeErrorCode.MISMATCH, 'cannot assemble ciphertext: polynomials at different levels');
       data.set(p.data, i * len);
     });
-    return writeCiphertext({ parmsId, ntt, size: polys.length, n: this.n, k: meta.k, scale: meta.scale, correction: meta.correction, data });
+    return { parmsId, ntt, size: polys.length, n: this.n, k: meta.k, scale: meta.scale, correction: meta.correction, data };
+  }
+
+  #joinCiphertext(polys: readonly Poly[], meta: CiphertextMeta, parmsId: Uint8Array, ntt: boolean): Uint8Array {
+    return writeCiphertext(this.#layout(polys, meta, parmsId, ntt));
   }
 
   /** Builds a main-context ciphertext from NTT-form polynomials (SEAL validates it on load). */
@@ -615,7 +632,7 @@ export class SealEngine implements Disposable {
     const layout: KSwitchLayout = { parmsId: ids.main, rows: [] };
     for (let r = 0; r < count; r++) {
       const row = rows.get(r) ?? [];
-      layout.rows.push(row.map(([a, b]) => readCiphertext(this.#joinCiphertext([a, b], { k, scale: 1, correction: 1n }, ids.main, true))));
+      layout.rows.push(row.map(([a, b]) => this.#layout([a, b], { k, scale: 1, correction: 1n }, ids.main, true)));
     }
     return this.load(kind, writeKSwitchKeys(layout));
   }
@@ -644,80 +661,119 @@ export class SealEngine implements Disposable {
     return k === p.k ? p : { k, data: p.data.subarray(0, k * this.n) };
   }
 
-  /** Runs `op` on the polynomials packed into auxiliary-context ciphertexts of up to 16 polynomials. */
-  #packed(polys: readonly Poly[], ntt: boolean, op: (ct: S.Ciphertext, index: number) => void): Poly[] {
-    if (polys.length === 0) return [];
-    const k = polys[0].k;
-    const ids = this.#ids(k);
-    const out: Poly[] = [];
-    for (let start = 0, index = 0; start < polys.length; start += MAX_CT_SIZE, index++) {
-      const chunk = polys.slice(start, start + MAX_CT_SIZE);
-      const padded = chunk.length === 1 ? [chunk[0], this.zero(k)] : chunk;
-      const bytes = this.#joinCiphertext(padded, { k, scale: 1, correction: 1n }, ids.aux, ntt);
-      const result = sealCall('compute on polynomials', () => {
-        using ct = new this.#seal.Ciphertext();
-        ct.loadFromArray(this.#aux, bytes);
-        op(ct, index);
-        return ct.saveToArray(this.#seal.ComprModeType.none) as Uint8Array;
-      });
-      const { polys: res } = this.#splitCiphertext(readCiphertext(result));
-      out.push(...res.slice(0, chunk.length));
-    }
-    return out;
+  /** The chunk of `polys` at `start` as auxiliary-context ciphertext bytes (a lone polynomial is padded with zero). */
+  #auxChunk(polys: readonly Poly[], start: number, ntt: boolean): Uint8Array {
+    const chunk = polys.slice(start, start + MAX_CT_SIZE);
+    const k = chunk[0].k;
+    const padded = chunk.length === 1 ? [chunk[0], this.zero(k)] : chunk;
+    return this.#joinCiphertext(padded, { k, scale: 1, correction: 1n }, this.#ids(k).aux, ntt);
   }
 
-  #auxPlain(p: Poly): Uint8Array {
-    return writePlaintext({ parmsId: this.#ids(p.k).aux, scale: 1, data: p.data });
+  #readChunk(bytes: Uint8Array, count: number): Poly[] {
+    return this.#splitCiphertext(readCiphertext(bytes)).polys.slice(0, count);
+  }
+
+  /**
+   * Σ over the terms of ±(polys · times), element-wise, in one pass through
+   * SEAL per 16 polynomials: every term's polynomials are loaded once,
+   * transformed to NTT form when given in coefficient form, multiplied by its
+   * multiplier, and accumulated; only the result is saved. Every term must have
+   * as many polynomials as the first, all at one level.
+   *
+   * @throws {HeError} `HE_ERR_MISMATCH` for terms of different lengths or levels.
+   * @example
+   * ```ts
+   * // h = w + e − a·s, with e given in coefficient form
+   * const h = engine.combine([{ polys: w }, { polys: e, coefficientForm: true }, { polys: a, times: s, negate: true }]);
+   * ```
+   */
+  combine(terms: readonly PolyTerm[]): Poly[] {
+    if (terms.length === 0) throw new HeError(HeErrorCode.PROTOCOL, 'cannot combine: no terms');
+    const count = terms[0].polys.length;
+    if (count === 0) return [];
+    const k = terms[0].polys[0].k;
+    for (const t of terms) {
+      if (t.polys.length !== count) throw new HeError(HeErrorCode.MISMATCH, 'cannot combine polynomial lists of different lengths');
+      for (const p of t.polys) if (p.k !== k) throw new HeError(HeErrorCode.MISMATCH, 'cannot combine polynomials at different levels');
+      if (t.times !== undefined && t.times.k !== k) throw new HeError(HeErrorCode.MISMATCH, 'cannot multiply polynomials at different levels');
+    }
+    return sealCall('compute on polynomials', () => {
+      const plains = new Map<Poly, S.Plaintext>();
+      try {
+        for (const t of terms) {
+          if (t.times !== undefined && !plains.has(t.times)) {
+            const pt = new this.#seal.Plaintext();
+            plains.set(t.times, pt);
+            pt.loadFromArray(this.#aux, writePlaintext({ parmsId: this.#ids(k).aux, scale: 1, data: t.times.data }));
+          }
+        }
+        const out: Poly[] = [];
+        for (let start = 0; start < count; start += MAX_CT_SIZE) {
+          using acc = new this.#seal.Ciphertext();
+          terms.forEach((t, i) => {
+            using ct = new this.#seal.Ciphertext();
+            const target = i === 0 ? acc : ct;
+            target.loadFromArray(this.#aux, this.#auxChunk(t.polys, start, t.coefficientForm !== true));
+            if (t.coefficientForm === true) this.#auxEvaluator.cipherTransformToNttInplace(target);
+            if (t.times !== undefined) this.#auxEvaluator.multiplyPlainInplace(target, plains.get(t.times)!);
+            if (i === 0) {
+              if (t.negate === true) this.#auxEvaluator.negateInplace(acc);
+            } else if (t.negate === true) this.#auxEvaluator.subInplace(acc, ct);
+            else this.#auxEvaluator.addInplace(acc, ct);
+          });
+          out.push(...this.#readChunk(acc.saveToArray(this.#seal.ComprModeType.none) as Uint8Array, Math.min(MAX_CT_SIZE, count - start)));
+        }
+        return out;
+      } finally {
+        for (const pt of plains.values()) pt.delete();
+      }
+    });
   }
 
   /** Each polynomial times `m` (all NTT form, same level). */
   mul(polys: readonly Poly[], m: Poly): Poly[] {
-    for (const p of polys) if (p.k !== m.k) throw new HeError(HeErrorCode.MISMATCH, 'cannot multiply polynomials at different levels');
-    const plainBytes = this.#auxPlain(m);
-    return sealCall('multiply polynomials', () => {
-      using pt = new this.#seal.Plaintext();
-      pt.loadFromArray(this.#aux, plainBytes);
-      return this.#packed(polys, true, (ct) => this.#auxEvaluator.multiplyPlainInplace(ct, pt));
-    });
+    return this.combine([{ polys, times: m }]);
   }
 
   /** Element-wise a[i] + b[i] (or − when `subtract`). */
   add2(a: readonly Poly[], b: readonly Poly[], subtract = false): Poly[] {
-    if (a.length !== b.length) throw new HeError(HeErrorCode.MISMATCH, 'cannot add polynomial lists of different lengths');
-    const bChunks: Uint8Array[] = [];
-    for (let start = 0; start < b.length; start += MAX_CT_SIZE) {
-      const chunk = b.slice(start, start + MAX_CT_SIZE);
-      const padded = chunk.length === 1 ? [chunk[0], this.zero(chunk[0].k)] : chunk;
-      bChunks.push(this.#joinCiphertext(padded, { k: chunk[0].k, scale: 1, correction: 1n }, this.#ids(chunk[0].k).aux, true));
-    }
-    return this.#packed(a, true, (ct, index) => {
-      using other = new this.#seal.Ciphertext();
-      other.loadFromArray(this.#aux, bChunks[index]);
-      if (subtract) this.#auxEvaluator.subInplace(ct, other);
-      else this.#auxEvaluator.addInplace(ct, other);
-    });
+    return this.combine([{ polys: a }, { polys: b, negate: subtract }]);
   }
 
   /** Σ of the polynomial lists, element-wise (all lists the same length and level). */
   sum(lists: readonly (readonly Poly[])[]): Poly[] {
     if (lists.length === 0) throw new HeError(HeErrorCode.PROTOCOL, 'cannot sum an empty list of shares');
-    let acc: Poly[] = [...lists[0]];
-    for (let i = 1; i < lists.length; i++) acc = this.add2(acc, lists[i]);
-    return acc;
+    return this.combine(lists.map((polys) => ({ polys })));
   }
 
   /** −p for each polynomial. */
   neg(polys: readonly Poly[]): Poly[] {
-    return this.#packed(polys, true, (ct) => this.#auxEvaluator.negateInplace(ct));
+    return this.combine([{ polys, negate: true }]);
+  }
+
+  #transform(polys: readonly Poly[], toNtt: boolean): Poly[] {
+    const out: Poly[] = [];
+    for (let start = 0; start < polys.length; start += MAX_CT_SIZE) {
+      const bytes = this.#auxChunk(polys, start, !toNtt);
+      const result = sealCall('transform polynomials', () => {
+        using ct = new this.#seal.Ciphertext();
+        ct.loadFromArray(this.#aux, bytes);
+        if (toNtt) this.#auxEvaluator.cipherTransformToNttInplace(ct);
+        else this.#auxEvaluator.cipherTransformFromNttInplace(ct);
+        return ct.saveToArray(this.#seal.ComprModeType.none) as Uint8Array;
+      });
+      out.push(...this.#readChunk(result, Math.min(MAX_CT_SIZE, polys.length - start)));
+    }
+    return out;
   }
 
   /** Coefficient form → NTT form. */
   toNtt(polys: readonly Poly[]): Poly[] {
-    return this.#packed(polys, false, (ct) => this.#auxEvaluator.cipherTransformToNttInplace(ct));
+    return this.#transform(polys, true);
   }
 
   /** NTT form → coefficient form. */
   fromNtt(polys: readonly Poly[]): Poly[] {
-    return this.#packed(polys, true, (ct) => this.#auxEvaluator.cipherTransformFromNttInplace(ct));
+    return this.#transform(polys, false);
   }
 }

@@ -4,14 +4,15 @@
  * g the key switches from σ_g(s) = s(X^g) to s; with reference polynomials aⱼ
  * party i publishes, for every gadget row j,
  *   hᵢⱼ = −aⱼ·sᵢ + wⱼ·σ_g(sᵢ) + eᵢⱼ ,
- * and key j is (Σᵢ hᵢⱼ, aⱼ). σ_g is applied in coefficient form (one inverse
- * and one forward NTT per element).
+ * and key j is (Σᵢ hᵢⱼ, aⱼ). σ_g is applied in the NTT domain, where it is a
+ * permutation of the evaluation points (mhe/automorphism.ts).
  */
 import type { GaloisKeys, Poly, SealEngine } from '../backend/seal.ts';
 import { HeError, HeErrorCode } from '../errors.ts';
-import { automorphism, sampleUniform, wipe } from '../ring.ts';
+import { sampleUniform, wipe } from '../ring.ts';
+import { automorphismNtt } from './automorphism.ts';
 import { gadgetRows } from './gadget.ts';
-import { sampleErrorNtt } from './noise.ts';
+import { errorTerm } from './noise.ts';
 import type { PartySecret } from './secret.ts';
 import { assertShares } from './shares.ts';
 
@@ -59,16 +60,12 @@ export class GaloisKeyProtocol {
     const e = this.#engine;
     const k = e.moduli.length;
     const s = secret.poly(k);
-    const [sCoeff] = e.fromNtt([s]);
-    const rotated = automorphism(e, sCoeff, crp.galoisElement);
-    wipe(sCoeff);
-    const [sigmaS] = e.toNtt([rotated]);
-    wipe(rotated);
+    const sigmaS = automorphismNtt(e, s, crp.galoisElement);
     const w = gadgetRows(e, sigmaS);
     wipe(sigmaS);
-    const as = e.mul(crp.a, s);
-    const err = sampleErrorNtt(e, e.dataPrimes, k);
-    return { galoisElement: crp.galoisElement, h: e.add2(e.add2(w, err), as, true) };
+    const h = e.combine([{ polys: w }, errorTerm(e, e.dataPrimes, k), { polys: crp.a, times: s, negate: true }]);
+    for (const row of w) wipe(row);
+    return { galoisElement: crp.galoisElement, h };
   }
 
   /** Sums shares for one element. */

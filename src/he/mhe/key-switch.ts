@@ -11,7 +11,7 @@
 import type { Ciphertext, Plaintext, Poly, SealEngine } from '../backend/seal.ts';
 import { HeError, HeErrorCode } from '../errors.ts';
 import type { FloodingPlan } from './flooding.ts';
-import { sampleFloodingNtt } from './noise.ts';
+import { floodingTerm } from './noise.ts';
 import type { PartySecret } from './secret.ts';
 import { assertShares } from './shares.ts';
 
@@ -38,10 +38,9 @@ export class KeySwitchProtocol {
     const e = this.#engine;
     const { polys, meta } = e.ciphertextPolys(ct);
     if (polys.length !== 2) throw new HeError(HeErrorCode.PROTOCOL, `cannot make a decryption share: ciphertext has ${polys.length} polynomials, relinearize it first`);
-    const [sc1] = e.mul([polys[1]], secret.poly(meta.k));
-    if (flooding === null) return { h: sc1 };
-    const [flood] = sampleFloodingNtt(e, 1, meta.k, flooding.floodBits);
-    return { h: e.add2([sc1], [flood])[0] };
+    const sc1 = { polys: [polys[1]], times: secret.poly(meta.k) };
+    const terms = flooding === null ? [sc1] : [sc1, floodingTerm(e, 1, meta.k, flooding.floodBits)];
+    return { h: e.combine(terms)[0] };
   }
 
   /** Sums shares. */

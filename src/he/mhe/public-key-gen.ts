@@ -9,7 +9,7 @@
  */
 import type { Poly, PublicKey, SealEngine } from '../backend/seal.ts';
 import { sampleUniform } from '../ring.ts';
-import { sampleErrorNtt } from './noise.ts';
+import { errorTerm } from './noise.ts';
 import type { PartySecret } from './secret.ts';
 import { assertShares } from './shares.ts';
 
@@ -48,9 +48,7 @@ export class PublicKeyProtocol {
   genShare(secret: PartySecret, crp: PublicKeyCrp): PublicKeyShare {
     const e = this.#engine;
     const k = e.moduli.length;
-    const [as] = e.mul([crp.a], secret.poly(k));
-    const [err] = sampleErrorNtt(e, 1, k);
-    return { p0: e.add2([err], [as], true)[0] };
+    return { p0: e.combine([errorTerm(e, 1, k), { polys: [crp.a], times: secret.poly(k), negate: true }])[0] };
   }
 
   /**

@@ -10,7 +10,7 @@
 import type { Ciphertext, Poly, PublicKey, SealEngine } from '../backend/seal.ts';
 import { HeError, HeErrorCode } from '../errors.ts';
 import type { FloodingPlan } from './flooding.ts';
-import { sampleErrorNtt, sampleFloodingNtt, sampleTernaryNtt } from './noise.ts';
+import { errorTerm, floodingTerm, sampleTernaryNtt } from './noise.ts';
 import type { PartySecret } from './secret.ts';
 import { assertShares } from './shares.ts';
 import { wipe } from '../ring.ts';
@@ -41,12 +41,10 @@ export class PublicKeySwitchProtocol {
     const k = meta.k;
     const [p0, p1] = e.publicKeyPolys(receiver).map((p) => e.truncate(p, k));
     const u = sampleTernaryNtt(e, k);
-    const [up0, up1] = e.mul([p0, p1], u);
+    const e0 = flooding === null ? errorTerm(e, 1, k) : floodingTerm(e, 1, k, flooding.floodBits);
+    const [h0] = e.combine([{ polys: [polys[1]], times: secret.poly(k) }, { polys: [p0], times: u }, e0]);
+    const [h1] = e.combine([{ polys: [p1], times: u }, errorTerm(e, 1, k)]);
     wipe(u);
-    const [sc1] = e.mul([polys[1]], secret.poly(k));
-    const e0 = flooding === null ? sampleErrorNtt(e, 1, k) : sampleFloodingNtt(e, 1, k, flooding.floodBits);
-    const e1 = sampleErrorNtt(e, 1, k);
-    const [h0, h1] = e.add2(e.add2([sc1, up1], [up0, e1[0]]), [e0[0], e.zero(k)]);
     return { h0, h1 };
   }
 

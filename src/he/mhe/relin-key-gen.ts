@@ -15,7 +15,7 @@ import type { Poly, RelinKeys, SealEngine } from '../backend/seal.ts';
 import { HeError, HeErrorCode } from '../errors.ts';
 import { sampleUniform, wipe } from '../ring.ts';
 import { gadgetRows } from './gadget.ts';
-import { sampleErrorNtt, sampleTernaryNtt } from './noise.ts';
+import { errorTerm, sampleTernaryNtt } from './noise.ts';
 import type { PartySecret } from './secret.ts';
 import { assertShares } from './shares.ts';
 
@@ -68,13 +68,8 @@ export class RelinKeyProtocol {
     this.#checkCrp(crp);
     const s = secret.poly(k);
     const u = sampleTernaryNtt(e, k);
-    const ua = e.mul(crp.a, u);
-    const sa = e.mul(crp.a, s);
-    const ws = gadgetRows(e, s);
-    const e0 = sampleErrorNtt(e, L, k);
-    const e1 = sampleErrorNtt(e, L, k);
-    const h0 = e.add2(e.add2(ws, e0), ua, true);
-    const h1 = e.add2(sa, e1);
+    const h0 = e.combine([{ polys: gadgetRows(e, s) }, errorTerm(e, L, k), { polys: crp.a, times: u, negate: true }]);
+    const h1 = e.combine([{ polys: crp.a, times: s }, errorTerm(e, L, k)]);
     return { public: { h0, h1 }, secret: { u } };
   }
 
@@ -91,12 +86,10 @@ export class RelinKeyProtocol {
     const k = e.moduli.length;
     const s = secret.poly(k);
     const uMinusS = e.add2([ephemeral.u], [s], true)[0];
-    const sh0 = e.mul(round1.h0, s);
-    const uh1 = e.mul(round1.h1, uMinusS);
-    const e2 = sampleErrorNtt(e, e.dataPrimes, k);
+    const b = e.combine([{ polys: round1.h0, times: s }, { polys: round1.h1, times: uMinusS }, errorTerm(e, e.dataPrimes, k)]);
     wipe(uMinusS);
     wipe(ephemeral.u);
-    return { b: e.add2(e.add2(sh0, uh1), e2) };
+    return { b };
   }
 
   /** Sums round-2 shares. */
