@@ -151,19 +151,22 @@ const POPCOUNT = Uint8Array.from({ length: 256 }, (_, b) => {
 });
 
 /**
- * Uniform integers in [−2^bits, 2^bits] (noise flooding). Exact BigInt
- * arithmetic: widths above 2^53 lose no low bits.
+ * Uniform integers in [−2^bits, 2^bits) (noise flooding): bits + 1 random bits
+ * read as an unsigned integer, shifted by −2^bits — exactly uniform, no modulo
+ * bias. Exact BigInt arithmetic: widths above 2^53 lose no low bits.
  */
 export function sampleFlooding(n: number, bits: number): bigint[] {
-  if (!Number.isInteger(bits) || bits < 1 || bits > 200) throw new RangeError(`bits must be an integer in [1, 200], got ${bits}`);
-  const range = (1n << BigInt(bits + 1)) + 1n; // values 0 … 2^(bits+1), shifted by −2^bits
-  const byteLen = Math.ceil((bits + 2) / 8) + 8; // 64 extra bits make the modulo bias < 2^-64
-  const bytes = randomBytes(n * byteLen);
+  if (!Number.isInteger(bits) || bits < 1 || bits > 190) throw new RangeError(`bits must be an integer in [1, 190], got ${bits}`);
+  const words = Math.ceil((bits + 1) / 64);
+  const bytes = randomBytes(n * words * 8);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const width = bits + 1;
   const offset = 1n << BigInt(bits);
   const out: bigint[] = new Array(n);
   for (let i = 0; i < n; i++) {
-    const hex = bytes.subarray(i * byteLen, (i + 1) * byteLen).toString('hex');
-    out[i] = (BigInt(`0x${hex}`) % range) - offset;
+    let x = view.getBigUint64(i * words * 8, true);
+    for (let w = 1; w < words; w++) x |= view.getBigUint64((i * words + w) * 8, true) << BigInt(64 * w);
+    out[i] = BigInt.asUintN(width, x) - offset;
   }
   return out;
 }

@@ -19,6 +19,9 @@
 import type { SealEngine } from '../backend/seal.ts';
 import { HeError, HeErrorCode } from '../errors.ts';
 
+/** Widest flooding the sampler draws (ring.ts#sampleFlooding). */
+const MAX_FLOOD_BITS = 190;
+
 /** Minimum statistical security of flooding, in bits (DESIGN §3). */
 export const MIN_FLOODING_SECURITY_BITS = 30;
 
@@ -36,7 +39,7 @@ export interface FloodingRequest {
 
 /** The agreed flooding of one reveal. */
 export interface FloodingPlan {
-  /** Each party's flooding is uniform in [−2^floodBits, 2^floodBits] (times t in BGV). */
+  /** Each party's flooding is uniform in [−2^floodBits, 2^floodBits) (times t in BGV). */
   readonly floodBits: number;
   /** floodBits above the noise bound: the statistical security per coefficient. */
   readonly statisticalBits: number;
@@ -73,7 +76,7 @@ export function planFlooding(engine: SealEngine, request: FloodingRequest): Floo
     const logT = Math.log2(Number(engine.plainModulus));
     // noise is a bound on t·e; flooding t·Σ e′ must keep the sum below Q/2.
     const room = logQ - 1 - margin - logT - spread;
-    const floodBits = Math.floor(Math.min(room, 200));
+    const floodBits = Math.floor(Math.min(room, MAX_FLOOD_BITS));
     const noiseOverT = noiseBits - logT;
     if (floodBits - noiseOverT < security || noiseBits + 1 + margin > logQ) {
       throw new HeError(HeErrorCode.FLOODING_BUDGET, `cannot plan flooding: the noise budget (log Q = ${logQ.toFixed(1)}, noise ≈ 2^${noiseBits.toFixed(1)}) leaves ${(floodBits - noiseOverT).toFixed(1)} bits of flooding, ${security} are required`);

@@ -20,7 +20,7 @@ export function errorTerm(engine: SealEngine, count: number, k: number): PolyTer
   return term(engine, Array.from({ length: count }, () => smallToRns(engine, sampleNoise(engine.n), k)), k);
 }
 
-/** `count` flooding polynomials, uniform in [−2^bits, 2^bits] (times t in BGV), at `k` primes. */
+/** `count` flooding polynomials, uniform in [−2^bits, 2^bits) (times t in BGV), at `k` primes. */
 export function floodingTerm(engine: SealEngine, count: number, k: number, bits: number): PolyTerm {
   return term(engine, Array.from({ length: count }, () => bigToRns(engine, sampleFlooding(engine.n, bits), k)), k);
 }
