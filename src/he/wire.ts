@@ -38,12 +38,14 @@
  */
 import { createHash } from 'node:crypto';
 import { SealEngine, type Ciphertext, type GaloisKeys, type Poly, type PublicKey, type RelinKeys, type SealObject } from './backend/seal.ts';
-import { HeError, HeErrorCode, assertBytes } from './errors.ts';
+import { HeError, HeErrorCode, assertBytes, assertInt } from './errors.ts';
 import type { GaloisKeyShare } from './mhe/galois-key-gen.ts';
 import type { DecryptionShare } from './mhe/key-switch.ts';
 import type { PublicKeyShare } from './mhe/public-key-gen.ts';
 import type { PublicKeySwitchShare } from './mhe/public-key-switch.ts';
 import type { RelinKeyShare1, RelinKeyShare2 } from './mhe/relin-key-gen.ts';
+import type { SumDecryptShare } from './mhe/sum-decrypt.ts';
+import type { SumKeySwitchShare } from './mhe/sum-key-switch.ts';
 import type { ShamirShare } from './mhe/threshold.ts';
 
 /**
@@ -93,6 +95,8 @@ export const WireTag = Object.freeze({
   decryptionShare: 5,
   publicKeySwitchShare: 6,
   shamirShare: 7,
+  sumDecryptShare: 8,
+  sumKeySwitchShare: 9,
   publicKey: 16,
   relinKeys: 17,
   galoisKeys: 18,
@@ -149,6 +153,8 @@ const LABELS: Readonly<Record<WireType, string>> = {
   decryptionShare: 'decryption share',
   publicKeySwitchShare: 'public-key-switch share',
   shamirShare: 'Shamir share',
+  sumDecryptShare: 'sum-decryption share',
+  sumKeySwitchShare: 'sum-key-switch share',
   publicKey: 'public key',
   relinKeys: 'relinearization keys',
   galoisKeys: 'Galois keys',
@@ -527,6 +533,79 @@ export const ShamirShareCodec: WireCodec<ShamirShare> = polyCodec<ShamirShare>({
   },
   checkPrefix: (_e, p) => (p.getUint16(0, true) === 0 ? 'evaluation point 0 (it would reveal the secret)' : undefined),
   join: (_e, p, [value]) => ({ point: p.getUint16(0, true), value }),
+});
+
+/**
+ * {@link SumDecryptShare}: u32 result count (1 ≤ count ≤ N), u8 prime count
+ * (1 ≤ k ≤ L), then k·count little-endian u64 residues, prime-major, each below
+ * its prime.
+ *
+ * @example
+ * ```ts
+ * const bytes = SumDecryptShareCodec.toBytes(engine, sumDecrypt.genShare(secret, input, plan));
+ * ```
+ */
+export const SumDecryptShareCodec: WireCodec<SumDecryptShare> = Object.freeze({
+  type: 'sumDecryptShare' as const,
+  tag: WireTag.sumDecryptShare,
+  toBytes(engine: SealEngine, value: SumDecryptShare): Uint8Array {
+    assertEngine(engine);
+    if (value === null || typeof value !== 'object' || value.v === null || typeof value.v !== 'object') throw new TypeError('value must be a sum-decryption share');
+    const { k, count, data } = value.v;
+    assertInt(k, 'v.k', 1, engine.dataPrimes);
+    assertInt(count, 'v.count', 1, engine.n);
+    if (!(data instanceof BigUint64Array)) throw new TypeError('v.data must be a BigUint64Array');
+    if (data.length !== k * count) throw new RangeError(`v.data must have ${k * count} residues, got ${data.length}`);
+    for (let j = 0; j < k; j++) {
+      const q = engine.moduli[j];
+      for (let r = j * count; r < (j + 1) * count; r++) if (data[r] >= q) throw new RangeError(`v.data has residue ${r} not below its prime`);
+    }
+    return writeFrame(engine, 'sumDecryptShare', 5 + 8 * k * count, (out, view, at) => {
+      view.setUint32(at, count, true);
+      view.setUint8(at + 4, k);
+      for (let i = 0; i < data.length; i++) view.setBigUint64(at + 5 + 8 * i, data[i], true);
+    });
+  },
+  fromBytes(engine: SealEngine, bytes: Uint8Array): SumDecryptShare {
+    assertEngine(engine);
+    assertBytes(bytes, 'bytes');
+    const type = 'sumDecryptShare';
+    const length = readFrame(engine, type, bytes, 5 + 8 * engine.dataPrimes * engine.n);
+    if (length < 5) throw decodeError(type, `payload of ${length} bytes is too short`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset + WIRE_HEADER_BYTES, length);
+    const count = view.getUint32(0, true);
+    const k = view.getUint8(4);
+    if (count < 1 || count > engine.n) throw decodeError(type, `result count ${count} is not in [1, ${engine.n}]`);
+    if (k < 1 || k > engine.dataPrimes) throw decodeError(type, `${k} primes, expected 1 to ${engine.dataPrimes}`);
+    if (length !== 5 + 8 * k * count) throw decodeError(type, `payload of ${length} bytes, ${count} results at ${k} primes take ${5 + 8 * k * count}`);
+    const data = new BigUint64Array(k * count);
+    for (let j = 0; j < k; j++) {
+      const q = engine.moduli[j];
+      for (let r = j * count; r < (j + 1) * count; r++) {
+        const x = view.getBigUint64(5 + 8 * r, true);
+        if (x >= q) throw decodeError(type, `result ${r - j * count}, prime ${j} is not below its prime`);
+        data[r] = x;
+      }
+    }
+    return { v: { k, count, data } };
+  },
+});
+
+/**
+ * {@link SumKeySwitchShare}: h₀, h₁ with the same 1 ≤ k ≤ L primes.
+ *
+ * @example
+ * ```ts
+ * const bytes = SumKeySwitchShareCodec.toBytes(engine, sumKeySwitch.genShare(secret, input, builderPk, plan));
+ * ```
+ */
+export const SumKeySwitchShareCodec: WireCodec<SumKeySwitchShare> = polyCodec<SumKeySwitchShare>({
+  type: 'sumKeySwitchShare',
+  extra: 0,
+  count: () => 2,
+  kRange: dataLevels,
+  split: (_e, v) => ({ polys: [v.h0, v.h1] }),
+  join: (_e, _p, [h0, h1]) => ({ h0, h1 }),
 });
 
 // ------------------------------------------------------------ SEAL objects

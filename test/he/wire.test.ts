@@ -22,10 +22,13 @@ import { PublicKeyProtocol } from '../../src/he/mhe/public-key-gen.ts';
 import { PublicKeySwitchProtocol } from '../../src/he/mhe/public-key-switch.ts';
 import { RelinKeyProtocol } from '../../src/he/mhe/relin-key-gen.ts';
 import { PartySecret } from '../../src/he/mhe/secret.ts';
+import { sumRevealInput } from '../../src/he/mhe/sum-input.ts';
+import { SumDecryptProtocol } from '../../src/he/mhe/sum-decrypt.ts';
+import { SumKeySwitchProtocol } from '../../src/he/mhe/sum-key-switch.ts';
 import { ThresholdProtocol } from '../../src/he/mhe/threshold.ts';
 import {
   CiphertextCodec, DecryptionShareCodec, GaloisKeyShareCodec, GaloisKeysCodec, PublicKeyCodec, PublicKeyShareCodec,
-  PublicKeySwitchShareCodec, RelinKeyShare1Codec, RelinKeyShare2Codec, RelinKeysCodec, ShamirShareCodec,
+  PublicKeySwitchShareCodec, RelinKeyShare1Codec, SumDecryptShareCodec, SumKeySwitchShareCodec, RelinKeyShare2Codec, RelinKeysCodec, ShamirShareCodec,
   WIRE_HEADER_BYTES, WIRE_MAGIC, WIRE_VERSION, WireTag, paramsFingerprint, peekWireType, type WireCodec,
 } from '../../src/he/wire.ts';
 
@@ -163,6 +166,9 @@ before(async () => {
   const receiver = e.generateSecretKey();
   const receiverPk = e.publicKeyFor(receiver);
   const pksShares = [ct1, ct3].map((ct) => pks.genShare(parties[1], ct, receiverPk, null));
+  const sumInput = sumRevealInput(e, [ct3, ct3, ct3]);
+  const sumDec = new SumDecryptProtocol(e).genShare(parties[0], sumInput, plan);
+  const sumPks = new SumKeySwitchProtocol(e).genShare(parties[1], sumInput, receiverPk, plan);
   const th = new ThresholdProtocol(e);
   const shamir = th.genShamirShare(th.genShamirPolynomial(parties[0], 2), 3);
   disposables.push(pk, rk, gk, ct3, ct2, ct1, receiver, receiverPk);
@@ -183,6 +189,18 @@ before(async () => {
   });
   dec.forEach((d, i) => add({ name: `decryption share, k = ${i + 1}`, codec: DecryptionShareCodec, value: () => d, equal: deep, targets: polyTargets(1, 0, i + 1) }));
   pksShares.forEach((s, i) => add({ name: `public-key-switch share, k = ${i === 0 ? 1 : 3}`, codec: PublicKeySwitchShareCodec, value: () => s, equal: deep, targets: polyTargets(2, 0, i === 0 ? 1 : 3) }));
+  add({
+    name: 'sum-decryption share', codec: SumDecryptShareCodec, value: () => sumDec, equal: deep,
+    targets: () => {
+      const at = WIRE_HEADER_BYTES;
+      const words = sumDec.v.data.length;
+      return {
+        residueTops: Array.from({ length: words }, (_, w) => at + 5 + 8 * w + 7),
+        structural: [[at, 0], [at, 4], [at + 3, 1], [at + 4, 0], [at + 4, 4], [at + 4, 2]],
+      };
+    },
+  });
+  add({ name: 'sum-key-switch share', codec: SumKeySwitchShareCodec, value: () => sumPks, equal: deep, targets: polyTargets(2, 0, 3) });
   add({ name: 'Shamir share', codec: ShamirShareCodec, value: () => shamir, equal: deep, targets: polyTargets(1, 2, K, [[20, 0]]) });
   const dispose = (v: Disposable): void => v[Symbol.dispose]();
   add({ name: 'public key', codec: PublicKeyCodec, value: () => pk, equal: sameSeal, targets: sealTargets('single'), dispose });

@@ -433,6 +433,15 @@ export class SealEngine implements Disposable {
     return sealCall('decode integers', () => enc.decodeBigInt64(raw<S.Plaintext>(pt, 'plaintext')) as BigInt64Array);
   }
 
+  /**
+   * A BGV plaintext's polynomial coefficients (mod t, coefficient form), as
+   * stored: SEAL may keep fewer than N (the rest are 0).
+   */
+  plaintextCoefficients(pt: Plaintext): BigUint64Array {
+    if (this.params.scheme !== 'bgv') throw new HeError(HeErrorCode.MISMATCH, 'cannot read plaintext coefficients: not a BGV context');
+    return readPlaintext(this.save(pt)).data;
+  }
+
   /** Encodes reals at scale Δ (CKKS, one per slot; missing slots are 0). */
   encodeReals(values: Float64Array, scale: number): Plaintext {
     const enc = this.#ckks;
