@@ -505,6 +505,12 @@ export class SealEngine implements Disposable {
     return this.#newCt('add', (out) => this.#evaluator.add(raw(a, 'ciphertext'), raw(b, 'ciphertext'), out));
   }
 
+  /** An independent copy of a ciphertext. */
+  copy(ct: Ciphertext): Ciphertext {
+    const x = raw<S.Ciphertext>(ct, 'ciphertext');
+    return new SealObject('ciphertext', sealCall('copy ciphertext', () => x.copy()));
+  }
+
   /** acc += b, in place. */
   addInPlace(acc: Ciphertext, b: Ciphertext): void {
     sealCall('add', () => this.#evaluator.addInplace(raw(acc, 'ciphertext'), raw(b, 'ciphertext')));
