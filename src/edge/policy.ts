@@ -20,7 +20,7 @@ import { createHmac } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
-import { LineCounter, parseDocument } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import { aArray, aInteger, aObject, aString, describe } from './assert.ts';
 import { EDGE_ERR, EdgeError, EdgeTypeError } from './errors.ts';
 import { assertRawEvent, type RawEvent, type SharedEvent } from './sample.ts';
@@ -279,8 +279,8 @@ export function parsePolicy(text: string, options: { source?: string; baseDir?: 
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const syntax = doc.errors[0];
   if (syntax !== undefined) {
-    const pos = syntax.linePos?.[0];
-    const where = pos ? ` (${source} line ${pos.line}, column ${pos.col})` : ` (${source})`;
+    const pos = lineCounter.linePos(syntax.pos[0]);
+    const where = ` (${source} line ${pos.line}, column ${pos.col})`;
     throw new EdgeError(EDGE_ERR.POLICY_SYNTAX, `cannot ${op}: ${syntax.message}${where}`, { cause: syntax });
   }
   let literal: unknown;
@@ -289,13 +289,24 @@ export function parsePolicy(text: string, options: { source?: string; baseDir?: 
   } catch (e) {
     throw new EdgeError(EDGE_ERR.POLICY_SYNTAX, `cannot ${op}: ${(e as Error).message} (${source})`, { cause: e });
   }
+  // The line of the field's key (or list item); for a missing field, that of its parent.
   const locate = (path: readonly (string | number)[]): string => {
-    for (let n = path.length; n >= 0; n--) {
-      const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-      const range = (node as { range?: [number, number, number] } | undefined)?.range;
-      if (range) return ` (${source} line ${lineCounter.linePos(range[0]).line})`;
+    let node: unknown = doc.contents;
+    let line = node && isNode(node) && node.range ? lineCounter.linePos(node.range[0]).line : undefined;
+    for (const segment of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
+        if (!pair) break;
+        if (isNode(pair.key) && pair.key.range) line = lineCounter.linePos(pair.key.range[0]).line;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        node = node.items[segment];
+        if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
+      } else {
+        break;
+      }
     }
-    return ` (${source})`;
+    return line === undefined ? ` (${source})` : ` (${source} line ${line})`;
   };
   return check(literal, locate, options.baseDir);
 }
