@@ -293,11 +293,12 @@ export class ModelSlots {
     const p = this.#policy;
     if (this.#active) {
       const s = staged.stats;
-      const problem = s.compared < p.minShadowRecords
-        ? `the shadow run compared ${s.compared} records, ${p.minShadowRecords} are needed`
-        : !(s.agreement >= p.minAgreement)
-          ? `the candidate agrees with the active version on ${fmt(s.agreement)} of records, ${p.minAgreement} is needed`
-          : healthProblem(s.candidate, p);
+      const problem = healthProblem(s.candidate, p)
+        ?? (s.compared < p.minShadowRecords
+          ? `the shadow run compared ${s.compared} records, ${p.minShadowRecords} are needed`
+          : !(s.agreement >= p.minAgreement)
+            ? `the candidate agrees with the active version on ${fmt(s.agreement)} of records, ${p.minAgreement} is needed`
+            : null);
       if (problem) throw new RuntimeError(RUNTIME_ERR.SHADOW_CHECK, `cannot ${op}: version ${v}: ${problem}`);
     }
     const entry = await this.#record('activate', staged.model, false, options.actor, options.reason);
