@@ -39,9 +39,9 @@
  * checked every `checkEvery` records once the window is full; `alarmsRaised` counts alarms that
  * start (a feature going from quiet to alarm).
  *
- * **Cost.** An update is O(d·(log B + log W)) plus a memmove of the sorted window (a few hundred
- * nanoseconds at W = 1000): bin counts and a sorted copy of each feature's window are kept
- * incrementally. A check is O(d·(B + W + m)).
+ * **Cost.** An update is O(d·(log B + log W)) plus a memmove of each feature's sorted window: bin
+ * counts and a sorted copy of each feature's window are kept incrementally (`bench/runtime.ts`:
+ * about 4 µs per 5-feature update at W = 1000, checks amortised in). A check is O(d·(B + W + m)).
  * @module
  */
 import { validateMoments, type Moments } from '../models/moments.ts';
