@@ -37,9 +37,21 @@ import { aInteger, aNumber, aObject, aString } from './assert.ts';
 import { countDecision, emptyCounts, type ControlledModel, type Decision, type DecisionCounts } from './controls.ts';
 import { RUNTIME_ERR, RuntimeError, RuntimeTypeError } from './errors.ts';
 
-/** History file format name. */
+/**
+ * History file format name.
+ * @example
+ * ```ts
+ * JSON.parse(text).format === HISTORY_FORMAT; // 'hedge.activation-history'
+ * ```
+ */
 export const HISTORY_FORMAT = 'hedge.activation-history';
-/** History file format version. */
+/**
+ * History file format version.
+ * @example
+ * ```ts
+ * JSON.parse(text).formatVersion === HISTORY_VERSION; // 1
+ * ```
+ */
 export const HISTORY_VERSION = 1;
 
 /** Thresholds of the shadow run and the health check. */

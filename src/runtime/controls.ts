@@ -32,7 +32,13 @@ import type { LoadedModel, Prediction } from './load.ts';
 /** Why a model abstained. */
 export type AbstainReason = 'not_finite' | 'out_of_range' | 'out_of_distribution' | 'low_confidence' | 'model_error';
 
-/** All abstention reasons, in the order they are checked. */
+/**
+ * All abstention reasons, in the order they are checked.
+ * @example
+ * ```ts
+ * for (const r of ABSTAIN_REASONS) console.log(r, counts.reasons[r]);
+ * ```
+ */
 export const ABSTAIN_REASONS: readonly AbstainReason[] = Object.freeze(['not_finite', 'out_of_range', 'out_of_distribution', 'low_confidence', 'model_error']);
 
 /** An answer: a value (ridge), a class name (discriminant) or an anomaly flag (mahalanobis, pca). */

@@ -50,9 +50,21 @@ import { summariseGroup } from '../models/summary.ts';
 import { aInteger, aNumber, aObject, aOpen, aRecord } from './assert.ts';
 import { RUNTIME_ERR, RuntimeError, RuntimeRangeError, RuntimeTypeError } from './errors.ts';
 
-/** Drift reference JSON format name. */
+/**
+ * Drift reference JSON format name.
+ * @example
+ * ```ts
+ * json.format === DRIFT_REFERENCE_FORMAT; // 'hedge.drift-reference'
+ * ```
+ */
 export const DRIFT_REFERENCE_FORMAT = 'hedge.drift-reference';
-/** Drift reference JSON format version written and read here. */
+/**
+ * Drift reference JSON format version written and read here.
+ * @example
+ * ```ts
+ * json.formatVersion === DRIFT_REFERENCE_VERSION; // 1
+ * ```
+ */
 export const DRIFT_REFERENCE_VERSION = 1;
 
 /** The reference of one feature. */

@@ -8,7 +8,13 @@
  * @module
  */
 
-/** Stable error codes of `src/runtime`. */
+/**
+ * Stable error codes of `src/runtime`.
+ * @example
+ * ```ts
+ * if (e instanceof RuntimeError && e.code === RUNTIME_ERR.DOWNGRADE) { … }
+ * ```
+ */
 export const RUNTIME_ERR = {
   /** An argument has the wrong type (thrown as `TypeError`). */
   INVALID_ARGUMENT: 'RUNTIME_ERR_INVALID_ARGUMENT',
