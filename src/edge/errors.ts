@@ -9,7 +9,13 @@
  * @module
  */
 
-/** Stable error codes of `src/edge`. */
+/**
+ * Stable error codes of `src/edge`.
+ * @example
+ * ```ts
+ * if ((e as EdgeError).code === EDGE_ERR.BUFFER_FULL) { … }
+ * ```
+ */
 export const EDGE_ERR = {
   /** An argument has the wrong type (thrown as `TypeError`). */
   INVALID_ARGUMENT: 'EDGE_ERR_INVALID_ARGUMENT',
@@ -23,7 +29,7 @@ export const EDGE_ERR = {
   KEY: 'EDGE_ERR_KEY',
   /** The pseudonymisation key file can be read by other users (mode must be 0600 or stricter). */
   KEY_PERMISSIONS: 'EDGE_ERR_KEY_PERMISSIONS',
-  /** The pseudonymisation key was used after {@link PseudonymKey.destroy}. */
+  /** The pseudonymisation key was used after `PseudonymKey.destroy()`. */
   KEY_DESTROYED: 'EDGE_ERR_KEY_DESTROYED',
   /** A batch holds fewer records than the policy's `minBatchSize`. */
   BATCH_TOO_SMALL: 'EDGE_ERR_BATCH_TOO_SMALL',

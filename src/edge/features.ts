@@ -23,7 +23,13 @@ import { aArray, aFinite, aInteger, aObject, aString, describe } from './assert.
 import { EdgeRangeError } from './errors.ts';
 import type { SharedEvent } from './sample.ts';
 
-/** The statistics computed per signal, in the order they appear in a record. */
+/**
+ * The statistics computed per signal, in the order they appear in a record.
+ * @example
+ * ```ts
+ * new FeatureWindows({ window: { kind: 'count', size: 10 }, signals: ['x'], stats: ['mean', 'slope'] });
+ * ```
+ */
 export const STATS = ['mean', 'std', 'min', 'max', 'rms', 'slope'] as const;
 
 /** One of the {@link STATS}. */

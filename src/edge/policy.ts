@@ -25,7 +25,13 @@ import { aArray, aInteger, aObject, aString, describe } from './assert.ts';
 import { EDGE_ERR, EdgeError, EdgeTypeError } from './errors.ts';
 import { assertRawEvent, type RawEvent, type SharedEvent } from './sample.ts';
 
-/** Classifications, from least to most sensitive. */
+/**
+ * Classifications, from least to most sensitive.
+ * @example
+ * ```ts
+ * CLASSIFICATIONS.indexOf('secret'); // 3
+ * ```
+ */
 export const CLASSIFICATIONS = ['public', 'internal', 'confidential', 'secret'] as const;
 
 /** One of the {@link CLASSIFICATIONS}. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import {
-  applyPolicy, assertMinBatch, emptyCounters, loadPolicy, loadPseudonymKey, mergeCounters, parsePolicy, pseudonymise,
+  applyPolicy, assertMinBatch, emptyCounters, loadPolicy, loadPseudonymKey, mergeCounters, moreSensitive, parsePolicy, pseudonymise,
   PseudonymKey, validatePolicy, type DataPolicy,
 } from '../../src/edge/policy.ts';
 import { EDGE_ERR, EdgeError } from '../../src/edge/errors.ts';
@@ -234,7 +234,8 @@ test('policy: applyPolicy refuses malformed events and unvalidated policies with
   assert.throws(() => applyPolicy(policy, 'key' as never, []), TypeError);
 });
 
-test('policy: minimum batch size and counter merging', () => {
+test('policy: minimum batch size, classification order and counter merging', () => {
+  assert.ok(moreSensitive('secret', 'confidential') && !moreSensitive('public', 'internal') && !moreSensitive('internal', 'internal'));
   assert.doesNotThrow(() => assertMinBatch(policy, 64));
   throwsWith(() => assertMinBatch(policy, 63), EDGE_ERR.BATCH_TOO_SMALL, 'holds 63 records', 'minBatchSize is 64');
   assert.throws(() => assertMinBatch(policy, -1), RangeError);
