@@ -15,6 +15,7 @@ export class Accumulator implements Disposable {
   readonly #engine: SealEngine;
   readonly #plan: AggregationPlan;
   #acc: (Ciphertext | undefined)[];
+  #scratch: Ciphertext | undefined;
   #batches = 0;
 
   constructor(engine: SealEngine, plan: AggregationPlan) {
@@ -54,12 +55,8 @@ export class Accumulator implements Disposable {
           else e.addInPlace(acc, x);
           return;
         }
-        const product = e.multiply(operands[stat[0]], operands[stat[1]]);
-        if (acc === undefined) this.#acc[i] = product;
-        else {
-          e.addInPlace(acc, product);
-          product[Symbol.dispose]();
-        }
+        if (acc === undefined) this.#acc[i] = e.multiply(operands[stat[0]], operands[stat[1]]);
+        else e.multiplyAccumulate(acc, operands[stat[0]], operands[stat[1]], (this.#scratch ??= e.copy(operands[stat[0]])));
       });
     } finally {
       for (const m of made) m[Symbol.dispose]();
@@ -76,6 +73,8 @@ export class Accumulator implements Disposable {
   finish(rk: RelinKeys): Ciphertext[] {
     const e = this.#engine;
     if (this.#batches === 0) throw new ComputeError(ComputeErrorCode.BATCH, 'cannot finish accumulation: no batch was added');
+    this.#scratch?.[Symbol.dispose]();
+    this.#scratch = undefined;
     const out: Ciphertext[] = [];
     try {
       for (const [i, acc] of this.#acc.entries()) {
@@ -95,6 +94,8 @@ export class Accumulator implements Disposable {
   }
 
   [Symbol.dispose](): void {
+    this.#scratch?.[Symbol.dispose]();
+    this.#scratch = undefined;
     for (const ct of this.#acc) ct?.[Symbol.dispose]();
     this.#acc = this.#acc.map(() => undefined);
   }

@@ -526,6 +526,19 @@ export class SealEngine implements Disposable {
     return this.#newCt('multiply', (out) => this.#evaluator.multiply(raw(a, 'ciphertext'), raw(b, 'ciphertext'), out));
   }
 
+  /**
+   * `acc += a · b` without relinearization, the product computed in `scratch`
+   * (any ciphertext, overwritten; reusing one across calls spares SEAL an
+   * allocation per product).
+   */
+  multiplyAccumulate(acc: Ciphertext, a: Ciphertext, b: Ciphertext, scratch: Ciphertext): void {
+    const out = raw<S.Ciphertext>(scratch, 'ciphertext');
+    sealCall('multiply and accumulate', () => {
+      this.#evaluator.multiply(raw(a, 'ciphertext'), raw(b, 'ciphertext'), out);
+      this.#evaluator.addInplace(raw(acc, 'ciphertext'), out);
+    });
+  }
+
   /** a · p for a plaintext p. */
   multiplyPlain(a: Ciphertext, p: Plaintext): Ciphertext {
     return this.#newCt('multiply by plaintext', (out) => this.#evaluator.multiplyPlain(raw(a, 'ciphertext'), raw(p, 'plaintext'), out));

@@ -75,16 +75,38 @@ export function sumRevealInput(engine: SealEngine, cts: readonly Ciphertext[]): 
     c0s.push(polys[0]);
     c1.push(polys[1]);
   }
-  const k = meta!.k;
-  return Object.freeze({ count, meta: meta!, b: constantTerms(engine, engine.fromNtt(c0s), k), c1: Object.freeze(c1) });
+  return Object.freeze({ count, meta: meta!, b: constantTerms(engine, c0s), c1: Object.freeze(c1) });
 }
 
-/** Coefficient 0 of each coefficient-form polynomial, as residues. */
-function constantTerms(engine: SealEngine, polys: readonly Poly[], k: number): Residues {
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/**
+ * Coefficient 0 of each NTT-form polynomial, as residues: the inverse NTT at
+ * index 0 is N⁻¹·Σⱼ âⱼ (every evaluation point's power 0 is 1, whatever the
+ * order of the points), so no transform is needed — a sum of the N values,
+ * exact in float64 over their 32-bit halves (each half-sum < 2^45).
+ */
+function constantTerms(engine: SealEngine, polys: readonly Poly[]): Residues {
   const n = engine.n;
   const count = polys.length;
+  const k = count === 0 ? 0 : polys[0].k;
   const data = new BigUint64Array(k * count);
-  for (let r = 0; r < count; r++) for (let j = 0; j < k; j++) data[j * count + r] = polys[r].data[j * n];
+  const nInv = engine.moduli.slice(0, k).map((q) => modInverse(BigInt(n), q));
+  for (let r = 0; r < count; r++) {
+    const p = polys[r];
+    const words = new Uint32Array(p.data.buffer, p.data.byteOffset, p.data.length * 2);
+    const [low, high] = LITTLE_ENDIAN ? [0, 1] : [1, 0];
+    for (let j = 0; j < k; j++) {
+      let lo = 0;
+      let hi = 0;
+      for (let i = 2 * j * n, end = 2 * (j + 1) * n; i < end; i += 2) {
+        lo += words[i + low];
+        hi += words[i + high];
+      }
+      const q = engine.moduli[j];
+      data[j * count + r] = (((BigInt(hi) << 32n) + BigInt(lo)) % q * nInv[j]) % q;
+    }
+  }
   return { k, count, data };
 }
 
@@ -94,9 +116,8 @@ function constantTerms(engine: SealEngine, polys: readonly Poly[], k: number): R
  * tests, is only ever combined locally).
  */
 export function secretConstantTerms(engine: SealEngine, input: SumRevealInput, secret: PartySecret): Residues {
-  const k = input.meta.k;
-  const products = engine.fromNtt(engine.mul(input.c1, secret.poly(k)));
-  const out = constantTerms(engine, products, k);
+  const products = engine.mul(input.c1, secret.poly(input.meta.k));
+  const out = constantTerms(engine, products);
   for (const p of products) p.data.fill(0n);
   return out;
 }
