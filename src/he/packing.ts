@@ -1,10 +1,11 @@
 /**
  * Packing records into ciphertexts (DESIGN §5): column-major batches, one
- * ciphertext per feature, one record per slot. Values are pre-scaled into
- * [−1, 1] with the schema's public ranges and quantised to the preset's
- * fixed-point step (BGV), so encrypted sums equal plaintext sums of the same
- * quantised integers exactly. Padding slots are zero and never counted: the
- * batch carries its record count.
+ * ciphertext per column, one record per slot. The values are integers the
+ * caller quantised to the preset's fixed-point step (src/models/schema.ts
+ * pre-scales into [−1, 1] with the schema's public ranges and rounds to
+ * ±2^quantBits), so encrypted sums equal plaintext sums of the same integers
+ * exactly. Padding slots are zero and never counted: the batch carries its
+ * record count.
  *
  * Exactness bound: with values in [−2^b, 2^b] (b = quantBits) a sum of M
  * products of two values is at most M·2^{2b} in magnitude; it cannot wrap
@@ -15,35 +16,6 @@ import { createHash } from 'node:crypto';
 import type { Ciphertext, PublicKey, SealEngine } from './backend/seal.ts';
 import { HeError, HeErrorCode, assertInt } from './errors.ts';
 import type { HeParams } from './params.ts';
-
-/** A feature's public range, from the dataset schema (e.g. OPC UA EURange). */
-export interface FeatureRange {
-  readonly lo: number;
-  readonly hi: number;
-}
-
-/**
- * Maps x ∈ [lo, hi] to round(x′·2^b) with x′ = (2x − hi − lo)/(hi − lo) ∈ [−1, 1].
- *
- * @throws {HeError} `HE_ERR_ENCODE` for a value outside the range or not finite
- *   (the edge clamps or rejects such values by policy before packing).
- * @example
- * ```ts
- * quantise(300, { lo: 295, hi: 305 }, 14); // 0
- * ```
- */
-export function quantise(x: number, range: FeatureRange, quantBits: number): number {
-  if (typeof x !== 'number' || !Number.isFinite(x)) throw new HeError(HeErrorCode.ENCODE, `cannot quantise ${String(x)}: not a finite number`);
-  const { lo, hi } = range;
-  if (!(hi > lo)) throw new RangeError(`range must have hi > lo, got [${lo}, ${hi}]`);
-  if (x < lo || x > hi) throw new HeError(HeErrorCode.ENCODE, `cannot quantise ${x}: outside its range [${lo}, ${hi}]`);
-  return Math.round(((2 * x - hi - lo) / (hi - lo)) * 2 ** quantBits);
-}
-
-/** The real value a quantised integer stands for (the inverse of {@link quantise} up to the step). */
-export function dequantise(q: number, range: FeatureRange, quantBits: number): number {
-  return ((q / 2 ** quantBits) * (range.hi - range.lo) + range.hi + range.lo) / 2;
-}
 
 /**
  * The largest number of records per reveal for which no sum of `degree`-fold

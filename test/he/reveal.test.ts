@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { federation, engineFor } from './fixture.ts';
-import { encryptBatch, quantise, dequantise, exactnessBound, assertExact } from '../../src/he/packing.ts';
+import { encryptBatch, exactnessBound, assertExact } from '../../src/he/packing.ts';
 import { planFlooding } from '../../src/he/mhe/flooding.ts';
 import { KeySwitchProtocol } from '../../src/he/mhe/key-switch.ts';
 import { ShareLedger, MemoryLedgerStore } from '../../src/he/mhe/ledger.ts';
@@ -14,17 +14,6 @@ import { HeError } from '../../src/he/errors.ts';
 const isHe = (code: string) => (e: unknown): boolean => e instanceof HeError && e.code === code;
 
 describe('packing', () => {
-  test('quantisation maps the range onto ±2^b and refuses values outside it', () => {
-    const r = { lo: 295, hi: 305 };
-    assert.equal(quantise(295, r, 14), -(2 ** 14));
-    assert.equal(quantise(305, r, 14), 2 ** 14);
-    assert.equal(quantise(300, r, 14), 0);
-    assert.ok(Math.abs(dequantise(quantise(301.2345, r, 14), r, 14) - 301.2345) <= 10 / 2 ** 15);
-    assert.throws(() => quantise(305.01, r, 14), isHe('HE_ERR_ENCODE'));
-    assert.throws(() => quantise(Number.NaN, r, 14), isHe('HE_ERR_ENCODE'));
-    assert.throws(() => quantise(1, { lo: 2, hi: 2 }, 14), RangeError);
-  });
-
   test('the exactness bound of the aggregation preset is ~2 M records and is enforced', async () => {
     const e = await engineFor('BGV_AGG_8192');
     const bound = exactnessBound(e.params, e.plainModulus, 2);
