@@ -3,6 +3,7 @@
  * file only wires them into commander and turns typed errors into exit codes.
  */
 import { Command, CommanderError } from 'commander';
+import { registerDemoCommand } from './demo.ts';
 import { registerParamsCommand } from './params.ts';
 
 /**
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerParamsCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 
