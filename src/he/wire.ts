@@ -28,6 +28,9 @@
  * - decryption share: h (1 ≤ k ≤ L);
  * - public-key-switch share: h₀, h₁ (same k, 1 ≤ k ≤ L);
  * - Shamir share: `u16` evaluation point (≥ 1), then the value (k = K);
+ * - party secret sᵢ and the relinearization round-1 ephemeral uᵢ: one
+ *   polynomial (k = K). These two are secrets, never sent: they exist only so
+ *   that key custody (`src/edge/custody.ts`) can encrypt them at rest;
  * - SEAL objects: SEAL's own serialization, compression none, exactly the
  *   payload length; loaded back through SEAL, which validates it again.
  *
@@ -43,7 +46,8 @@ import type { GaloisKeyShare } from './mhe/galois-key-gen.ts';
 import type { DecryptionShare } from './mhe/key-switch.ts';
 import type { PublicKeyShare } from './mhe/public-key-gen.ts';
 import type { PublicKeySwitchShare } from './mhe/public-key-switch.ts';
-import type { RelinKeyShare1, RelinKeyShare2 } from './mhe/relin-key-gen.ts';
+import type { RelinKeyEphemeral, RelinKeyShare1, RelinKeyShare2 } from './mhe/relin-key-gen.ts';
+import { PartySecret } from './mhe/secret.ts';
 import type { SumDecryptShare } from './mhe/sum-decrypt.ts';
 import type { SumKeySwitchShare } from './mhe/sum-key-switch.ts';
 import type { ShamirShare } from './mhe/threshold.ts';
@@ -101,6 +105,8 @@ export const WireTag = Object.freeze({
   relinKeys: 17,
   galoisKeys: 18,
   ciphertext: 19,
+  partySecret: 32,
+  relinKeyEphemeral: 33,
 } as const);
 
 /**
@@ -159,6 +165,8 @@ const LABELS: Readonly<Record<WireType, string>> = {
   relinKeys: 'relinearization keys',
   galoisKeys: 'Galois keys',
   ciphertext: 'ciphertext',
+  partySecret: 'party secret',
+  relinKeyEphemeral: 'relinearization ephemeral secret',
 };
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
@@ -606,6 +614,50 @@ export const SumKeySwitchShareCodec: WireCodec<SumKeySwitchShare> = polyCodec<Su
   kRange: dataLevels,
   split: (_e, v) => ({ polys: [v.h0, v.h1] }),
   join: (_e, _p, [h0, h1]) => ({ h0, h1 }),
+});
+
+/**
+ * {@link PartySecret}: sᵢ, one key-level polynomial. **Secret, never sent**:
+ * this encoding exists for key custody, which encrypts it at rest
+ * (`src/edge/custody.ts`). The encoded bytes hold the secret in the clear —
+ * zero them (`bytes.fill(0)`) once encrypted; the decoded share owns a copy
+ * (wipe it with `PartySecret.wipe`).
+ *
+ * @example
+ * ```ts
+ * const bytes = PartySecretCodec.toBytes(engine, secret);
+ * try { sealed = encryptAtRest(bytes); } finally { bytes.fill(0); }
+ * ```
+ */
+export const PartySecretCodec: WireCodec<PartySecret> = polyCodec<PartySecret>({
+  type: 'partySecret',
+  extra: 0,
+  count: () => 1,
+  kRange: keyLevel,
+  split: (_e, v) => {
+    if (!(v instanceof PartySecret)) throw new TypeError('value must be a PartySecret');
+    return { polys: [v.poly()] };
+  },
+  join: (e, _p, [s]) => new PartySecret(e, s),
+});
+
+/**
+ * {@link RelinKeyEphemeral}: the round-1 ephemeral uᵢ, one key-level
+ * polynomial. **Secret, never sent**: key custody keeps it encrypted between
+ * the two rounds of the relinearization-key ceremony. Zero the bytes after use.
+ *
+ * @example
+ * ```ts
+ * const bytes = RelinKeyEphemeralCodec.toBytes(engine, round1.secret);
+ * ```
+ */
+export const RelinKeyEphemeralCodec: WireCodec<RelinKeyEphemeral> = polyCodec<RelinKeyEphemeral>({
+  type: 'relinKeyEphemeral',
+  extra: 0,
+  count: () => 1,
+  kRange: keyLevel,
+  split: (_e, v) => ({ polys: [v.u] }),
+  join: (_e, _p, [u]) => ({ u }),
 });
 
 // ------------------------------------------------------------ SEAL objects

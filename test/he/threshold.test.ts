@@ -60,6 +60,18 @@ for (const [t, n] of [[2, 3], [3, 5]] as const) {
       }
     });
 
+    test('a seeded Shamir polynomial is re-derived identically (a retried deal sends the same values)', () => {
+      const th = new ThresholdProtocol(f.engine);
+      const seed = new Uint8Array(32).fill(5);
+      const a = th.genShamirShare(th.genShamirPolynomial(f.parties[0], t, seed), 2);
+      const b = th.genShamirShare(th.genShamirPolynomial(f.parties[0], t, seed.slice()), 2);
+      assert.deepEqual(a, b);
+      const c = th.genShamirShare(th.genShamirPolynomial(f.parties[0], t, new Uint8Array(32).fill(6)), 2);
+      assert.notDeepEqual(a.value.data, c.value.data);
+      assert.throws(() => th.genShamirPolynomial(f.parties[0], t, new Uint8Array(16)), RangeError);
+      assert.throws(() => th.genShamirPolynomial(f.parties[0], t, 'seed' as never), TypeError);
+    });
+
     test('a party outside the active set, or repeated points, are refused', () => {
       const th = new ThresholdProtocol(f.engine);
       assert.throws(() => th.genAdditiveShare(tsk[0], [2, 3]), (e: unknown) => e instanceof HeError && e.code === 'HE_ERR_PROTOCOL');

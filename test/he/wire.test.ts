@@ -28,7 +28,7 @@ import { SumKeySwitchProtocol } from '../../src/he/mhe/sum-key-switch.ts';
 import { ThresholdProtocol } from '../../src/he/mhe/threshold.ts';
 import {
   CiphertextCodec, DecryptionShareCodec, GaloisKeyShareCodec, GaloisKeysCodec, PublicKeyCodec, PublicKeyShareCodec,
-  PublicKeySwitchShareCodec, RelinKeyShare1Codec, SumDecryptShareCodec, SumKeySwitchShareCodec, RelinKeyShare2Codec, RelinKeysCodec, ShamirShareCodec,
+  PartySecretCodec, PublicKeySwitchShareCodec, RelinKeyEphemeralCodec, RelinKeyShare1Codec, SumDecryptShareCodec, SumKeySwitchShareCodec, RelinKeyShare2Codec, RelinKeysCodec, ShamirShareCodec,
   WIRE_HEADER_BYTES, WIRE_MAGIC, WIRE_VERSION, WireTag, paramsFingerprint, peekWireType, type WireCodec,
 } from '../../src/he/wire.ts';
 
@@ -201,6 +201,10 @@ before(async () => {
     },
   });
   add({ name: 'sum-key-switch share', codec: SumKeySwitchShareCodec, value: () => sumPks, equal: deep, targets: polyTargets(2, 0, 3) });
+  const sameSecret = (a: PartySecret, b: PartySecret): void => assert.deepEqual(a.poly(), b.poly());
+  add({ name: 'party secret', codec: PartySecretCodec, value: () => parties[0], equal: sameSecret, targets: polyTargets(1, 0, K) });
+  const ephemeral = rkp.genShareRound1(parties[1], rkCrp).secret;
+  add({ name: 'relinearization ephemeral secret', codec: RelinKeyEphemeralCodec, value: () => ephemeral, equal: deep, targets: polyTargets(1, 0, K) });
   add({ name: 'Shamir share', codec: ShamirShareCodec, value: () => shamir, equal: deep, targets: polyTargets(1, 2, K, [[20, 0]]) });
   const dispose = (v: Disposable): void => v[Symbol.dispose]();
   add({ name: 'public key', codec: PublicKeyCodec, value: () => pk, equal: sameSeal, targets: sealTargets('single'), dispose });

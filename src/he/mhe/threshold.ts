@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Poly, SealEngine } from '../backend/seal.ts';
-import { HeError, HeErrorCode, assertInt } from '../errors.ts';
+import { HeError, HeErrorCode, assertBytes, assertInt } from '../errors.ts';
 import { constantNtt, modInverse, sampleUniform, wipe } from '../ring.ts';
 import { PartySecret } from './secret.ts';
 import { assertShares } from './shares.ts';
@@ -38,19 +38,26 @@ export class ThresholdProtocol {
   }
 
   /**
-   * Draws Pᵢ with Pᵢ(0) = sᵢ and threshold t.
+   * Draws Pᵢ with Pᵢ(0) = sᵢ and threshold t. The coefficients a_{ik} are
+   * expanded from `seed` (32 fresh random bytes unless given): a key holder
+   * that keeps the seed secret (in key custody) re-derives the same polynomial
+   * after a restart, so a retried deal sends the same Pᵢ(xⱼ) — never values of
+   * two different polynomials, which could not be combined.
    *
+   * @throws {RangeError} when `seed` is not 32 bytes.
    * @example
    * ```ts
    * const poly = threshold.genShamirPolynomial(secret, 2);
    * const toParty3 = threshold.genShamirShare(poly, 3);
    * ```
    */
-  genShamirPolynomial(secret: PartySecret, threshold: number): ShamirPolynomial {
+  genShamirPolynomial(secret: PartySecret, threshold: number, seed: Uint8Array = randomBytes(32)): ShamirPolynomial {
     assertInt(threshold, 'threshold', 1, 64);
+    assertBytes(seed, 'seed');
+    if (seed.length !== 32) throw new RangeError(`seed must be 32 bytes, got ${seed.length}`);
     const e = this.#engine;
     const k = e.moduli.length;
-    const random = sampleUniform(e, randomBytes(32), 'shamir', threshold - 1, k);
+    const random = sampleUniform(e, seed, 'shamir', threshold - 1, k);
     return { threshold, coefficients: [{ k, data: secret.poly(k).data.slice() }, ...random] };
   }
 
