@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './demo.ts';
 import { registerParamsCommand } from './params.ts';
+import { registerWorkerCommand } from './worker.ts';
 
 /**
  * Builds the commander program with every sub-command registered.
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerParamsCommand(program);
   registerDemoCommand(program);
+  registerWorkerCommand(program);
   return program;
 }
 

@@ -44,7 +44,7 @@ export interface AggregateOptions {
  * const accumulators = await aggregateJob(engine, plan, { threads: 2, relinKeys, load: (ref) => lake.read(ref.contentHash) });
  * ```
  */
-export async function aggregateJob(engine: SealEngine, plan: JobPlan, options: AggregateOptions): Promise<Ciphertext[]> {
+export async function aggregateJob(engine: SealEngine, plan: Pick<JobPlan, 'batches' | 'aggregation'>, options: AggregateOptions): Promise<Ciphertext[]> {
   const batches = plan.batches;
   const total = batches.length;
   const threads = Math.min(options.threads ?? 1, total);

@@ -11,4 +11,5 @@ export * from './batch.ts';
 export * from './plan.ts';
 export { Accumulator, mergeAccumulators } from './accumulate.ts';
 export * from './aggregate.ts';
+export * from './partial.ts';
 export * from './reveal.ts';

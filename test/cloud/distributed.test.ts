@@ -1,0 +1,90 @@
+/**
+ * Server mode: a job's aggregation split into partitions on the pg-boss queue (real PostgreSQL,
+ * a database of its own) and computed by two `hedge worker` processes sharing the lake folder
+ * gives exactly the single-process result, and both workers take part.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { computeFederation, fillLake } from '../compute/fixture.ts';
+import { withPostgresDatabase } from '../trust/_postgres.ts';
+import { FileBlobStore } from '../../src/cloud/blobs.ts';
+import { aggregateDistributed, openQueue, partitionWorkers } from '../../src/cloud/queue.ts';
+import { aggregateJob } from '../../src/compute/aggregate.ts';
+import { planJob } from '../../src/compute/plan.ts';
+import { decryptMoments, makeRevealShare } from '../../src/compute/reveal.ts';
+import { sumRevealInput } from '../../src/he/mhe/sum-input.ts';
+import { ShareLedger } from '../../src/he/mhe/ledger.ts';
+import { createSchema, quantiseDataset, type QuantisedDataset } from '../../src/models/schema.ts';
+import { computeMoments } from '../../src/models/moments.ts';
+import type { Ciphertext } from '../../src/he/backend/seal.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const GUARDS = { minPlants: 3, minRecords: 100 };
+
+function startWorker(url: string, lake: string, id: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['bin/hedge.js', 'worker', '--database-url', url, '--lake', lake, '--id', id], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes(`worker ${id} ready`)) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`worker ${id} exited with ${code}: ${err}`)));
+  });
+}
+
+test('two hedge worker processes compute the single-process aggregate', async (t: TestContext) => {
+  await withPostgresDatabase(t, async (url) => {
+    const f = await computeFederation(3, 'BGV_AGG_8192');
+    const e = f.engine;
+    const features = Array.from({ length: 8 }, (_, j) => ({ name: `s${j}`, lo: 0, hi: 100 }));
+    const schema = createSchema({ features, label: { kind: 'continuous', name: 'y', lo: 0, hi: 100 } });
+    const plants = new Map<string, QuantisedDataset>(['a', 'b', 'c'].map((p, k) => {
+      const rows = Array.from({ length: 4000 }, (_, i) => features.map((_, j) => ((i * (j + 3) + k * 17) % 1000) / 10));
+      return [p, quantiseDataset(schema, rows, rows.map((r) => (r[0] + r[1]) / 2))];
+    }));
+    const lake = fillLake(f, schema, plants, 500);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-lake-'));
+    const workers: ChildProcess[] = [];
+    const accs: Ciphertext[][] = [];
+    try {
+      const blobs = await FileBlobStore.open(dir);
+      for (const ref of lake.refs) assert.equal(await blobs.put(lake.blobs.get(ref.contentHash)!), ref.contentHash, 'the lake is addressed by the batch hash');
+      const relinKeys = await blobs.put(f.relinKeys);
+      workers.push(await startWorker(url, dir, 'w1'), await startWorker(url, dir, 'w2'));
+      const boss = await openQueue(url);
+      try {
+        const plan = planJob(e, schema, { features: features.map((x) => x.name), label: true }, lake.refs, GUARDS);
+        assert.equal(plan.batches.length, 24);
+        accs.push(await aggregateDistributed(e, plan, { boss, blobs, jobId: 'job-distributed', relinKeys, partitions: 8, allowInsecure: false, pollMs: 100 }));
+        const who = await partitionWorkers(boss, 'job-distributed', 8);
+        assert.ok(who.every((w) => w === 'w1' || w === 'w2'), `partitions computed by ${who.join(', ')}`);
+        assert.ok(who.includes('w1') && who.includes('w2'), `both workers took part: ${who.join(', ')}`);
+        // Re-sending the same job's partitions is idempotent: the stored results are reused.
+        accs.push(await aggregateDistributed(e, plan, { boss, blobs, jobId: 'job-distributed', relinKeys, partitions: 8, pollMs: 100 }));
+        accs.push(await aggregateJob(e, plan, { relinKeys: f.relinKeys, load: lake.load }));
+        const reveal = (cts: Ciphertext[], jobId: string) => {
+          const input = sumRevealInput(e, cts);
+          const request = { jobId, plan, input, receiver: null, parties: 3 };
+          return decryptMoments(e, schema, plan, input, f.parties.map((s) => makeRevealShare(e, s, request, GUARDS, new ShareLedger())));
+        };
+        const expected = computeMoments(schema, { x: [...plants.values()].flatMap((d) => d.x), y: [...plants.values()].flatMap((d) => d.y!) });
+        assert.deepEqual(reveal(accs[0], 'distributed'), expected);
+        assert.deepEqual(reveal(accs[1], 'distributed-again'), expected);
+        assert.deepEqual(reveal(accs[2], 'single'), expected);
+      } finally {
+        await boss.stop({ graceful: false, close: true });
+      }
+    } finally {
+      for (const w of workers) w.kill('SIGTERM');
+      await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.on('exit', r)))));
+      for (const list of accs) for (const ct of list) ct[Symbol.dispose]();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
