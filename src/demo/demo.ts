@@ -30,7 +30,6 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Updater } from 'tuf-js';
 import { SealEngine } from '../he/backend/seal.ts';
 import { preset } from '../he/params.ts';
 import { PartySecret } from '../he/mhe/secret.ts';
@@ -49,7 +48,7 @@ import type { RawSample, SharedSample } from '../edge/sample.ts';
 import {
   auditEntry, generateNoteSigner, generateTufKey, hashPayload, KeyRing, openSql, TransparencyLog, TufRepository, type LogEvent,
 } from '../trust/index.ts';
-import { createControls, inferenceSummaryEvent, loadModel, ModelSlots, summariseInference } from '../runtime/index.ts';
+import { createControls, inferenceSummaryEvent, loadModel, ModelDelivery, ModelSlots, summariseInference } from '../runtime/index.ts';
 
 const PLANTS = ['L', 'M', 'H'] as const;
 const BUILDER = 'builder';
@@ -347,26 +346,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
         const plant = `plant-${p}`;
         await repo.addFleet(plant, [generateTufKey()]);
         const gatewayDir = path.join(dir, 'gateways', plant);
-        mkdirSync(path.join(gatewayDir, 'tuf-metadata'), { recursive: true });
-        mkdirSync(path.join(gatewayDir, 'models'), { recursive: true });
-        writeFileSync(path.join(gatewayDir, 'tuf-metadata', 'root.json'), repo.trustedRoot());
         const targets = [];
         for (const r of released) {
           targets.push({ r, target: await repo.publishModel(plant, { modelId: r.modelId, version: 1, lineageDigest: r.lineage, bytes: r.bytes }) });
           await record('deployment', BUILDER, BUILDER, `model/${r.modelId}`, r.bytes, { model: r.modelId, version: 1, fleet: plant });
         }
-        const updater = new Updater({
-          metadataDir: path.join(gatewayDir, 'tuf-metadata'), metadataBaseUrl: `${server.url}/metadata`,
-          targetDir: path.join(gatewayDir, 'models'), targetBaseUrl: `${server.url}/targets`,
-        });
-        await updater.refresh();
+        const delivery = await ModelDelivery.open({ fleet: plant, trustedRoot: repo.trustedRoot(), stateDir: path.join(gatewayDir, 'tuf'), source: { kind: 'http', url: server.url } });
         const recent = plantRecords.get(plant)!.x.slice(-500);
         for (const { r, target } of targets) {
-          const info = await updater.getTargetInfo(target);
-          if (info === undefined) throw new Error(`cannot deploy ${r.modelId} to ${plant}: TUF does not list ${target}`);
-          const file = await updater.downloadTarget(info);
-          const bytes = new Uint8Array(readFileSync(file));
-          const loaded = await loadModel(bytes, { expect: { sha256: info.hashes.sha256, modelId: r.modelId, modelVersion: 1 } });
+          const got = await delivery.newerThan(r.modelId, 0);
+          if (got === null) throw new Error(`cannot deploy ${r.modelId} to ${plant}: TUF does not list ${target}`);
+          const loaded = await loadModel(got.bytes, { expect: { sha256: got.sha256, modelId: r.modelId, modelVersion: got.version } });
           const fallback = r.model.family === 'discriminant' ? { rule: 'constant' as const, output: 'ok' } : { rule: 'constant' as const, output: true };
           const controlled = createControls(loaded, r.moments, { fallback, rangeMargin: 0.05 });
           const slots = await ModelSlots.open({ historyPath: path.join(gatewayDir, `${r.modelId}.history.json`), modelId: r.modelId });
@@ -380,7 +370,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
           // The summary (counts only) stays at the gateway; the log records its hash.
           const { event } = inferenceSummaryEvent(summary, { actor: `gateway.${plant}`, tenant: plant });
           await log.append([event]);
-          deployments.push({ plant, model: r.modelId, version: 1, sha256: info.hashes.sha256, records: counts.records, served: counts.served, abstained: counts.abstained });
+          deployments.push({ plant, model: r.modelId, version: got.version, sha256: got.sha256, records: counts.records, served: counts.served, abstained: counts.abstained });
           await loaded.close();
         }
         say(`6. ${plant}: verified ${targets.length} models through TUF (tuf-js), activated them, ran them on its last ${recent.length} records offline`);

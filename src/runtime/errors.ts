@@ -40,6 +40,8 @@ export const RUNTIME_ERR = {
   NO_ACTIVE_MODEL: 'RUNTIME_ERR_NO_ACTIVE_MODEL',
   /** The activation history file is unreadable, corrupt, for another model, or could not be written. */
   HISTORY: 'RUNTIME_ERR_HISTORY',
+  /** TUF refused the update (expired or rolled-back metadata, bad signatures, a target that does not match its hash) or the repository is unreachable. */
+  DELIVERY: 'RUNTIME_ERR_DELIVERY',
 } as const;
 
 /** One of the {@link RUNTIME_ERR} codes. */

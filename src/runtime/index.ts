@@ -12,3 +12,4 @@ export * from './controls.ts';
 export * from './drift.ts';
 export * from './activation.ts';
 export * from './audit.ts';
+export * from './delivery.ts';
