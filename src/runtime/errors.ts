@@ -42,6 +42,8 @@ export const RUNTIME_ERR = {
   HISTORY: 'RUNTIME_ERR_HISTORY',
   /** TUF refused the update (expired or rolled-back metadata, bad signatures, a target that does not match its hash) or the repository is unreachable. */
   DELIVERY: 'RUNTIME_ERR_DELIVERY',
+  /** The local inference endpoint got a request it cannot answer (unknown route, malformed body) or failed inside. */
+  ENDPOINT: 'RUNTIME_ERR_ENDPOINT',
 } as const;
 
 /** One of the {@link RUNTIME_ERR} codes. */

@@ -13,3 +13,4 @@ export * from './drift.ts';
 export * from './activation.ts';
 export * from './audit.ts';
 export * from './delivery.ts';
+export * from './publish.ts';
