@@ -50,6 +50,12 @@ export const CLOUD_ERR = {
   CONFIG: 'CLOUD_ERR_CONFIG',
   /** PEM or key material given to the local CA is malformed or does not match. */
   PKI: 'CLOUD_ERR_PKI',
+  /** The resource exists with other content: a batch id re-sent with different bytes, a dataset or federation re-created differently. */
+  CONFLICT: 'CLOUD_ERR_CONFLICT',
+  /** An uploaded batch is not acceptable for its dataset: another plant, parameter set, column layout, or malformed ciphertexts. */
+  BATCH_REJECTED: 'CLOUD_ERR_BATCH_REJECTED',
+  /** The request does not fit the resource's state (a share for a finished round, a reveal for an unapproved job). */
+  STATE: 'CLOUD_ERR_STATE',
 } as const;
 
 /** One of the {@link CLOUD_ERR} codes. */
@@ -81,6 +87,9 @@ export const CLOUD_ERR_STATUS: Readonly<Record<CloudErrorCode, number>> = Object
   CLOUD_ERR_INTERNAL: 500,
   CLOUD_ERR_CONFIG: 500,
   CLOUD_ERR_PKI: 500,
+  CLOUD_ERR_CONFLICT: 409,
+  CLOUD_ERR_BATCH_REJECTED: 422,
+  CLOUD_ERR_STATE: 409,
 });
 
 /**
