@@ -2,7 +2,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OpcuaMachineConfig } from '../../../src/edge/connectors/opcua.ts';
-import type { RawEvent } from '../../../src/edge/sample.ts';
 import { MILLING_SIGNALS, readAi4iRows, type MillingMachineSim, type MillingRow } from '../../../src/edge/sim/milling-machine.ts';
 
 export const AI4I_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/ai4i2020.csv');
@@ -17,34 +16,6 @@ export function someRows(): Promise<MillingRow[]> {
 /** The connector configuration for every signal of the simulator's machines. */
 export function machinesOf(sim: MillingMachineSim, ids: readonly string[]): OpcuaMachineConfig[] {
   return ids.map((machineId) => ({ machineId, signals: MILLING_SIGNALS.map((s) => ({ name: s.signal, nodeId: sim.nodeId(machineId, s.signal) })) }));
-}
-
-/** Collects events and lets a test wait until a condition on them holds. */
-export class Collector {
-  readonly events: RawEvent[] = [];
-  #waiters: { check: () => boolean; resolve: () => void }[] = [];
-
-  readonly onEvent = (event: RawEvent): void => {
-    this.events.push(event);
-    this.#waiters = this.#waiters.filter((w) => { if (w.check()) { w.resolve(); return false; } return true; });
-  };
-
-  /** Resolves when `check()` holds; rejects after `timeoutMs`. */
-  until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    if (check()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-      this.#waiters.push({ check, resolve: () => { clearTimeout(timer); resolve(); } });
-    });
-  }
-
-  samples(machineId?: string): Extract<RawEvent, { kind: 'sample' }>[] {
-    return this.events.filter((e) => e.kind === 'sample' && (machineId === undefined || e.machineId === machineId)) as Extract<RawEvent, { kind: 'sample' }>[];
-  }
-
-  gaps(machineId?: string): Extract<RawEvent, { kind: 'gap' }>[] {
-    return this.events.filter((e) => e.kind === 'gap' && (machineId === undefined || e.machineId === machineId)) as Extract<RawEvent, { kind: 'gap' }>[];
-  }
 }
 
 /** The index of the row whose six values equal the sample's, or -1. */

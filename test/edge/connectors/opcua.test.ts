@@ -6,7 +6,8 @@ import path from 'node:path';
 import { OpcuaConnector, opcuaClientCertificate, trustOpcuaServerCertificate, type OpcuaConnectorOptions } from '../../../src/edge/connectors/opcua.ts';
 import { EDGE_ERR, EdgeError } from '../../../src/edge/errors.ts';
 import { MILLING_SIGNALS, MillingMachineSim } from '../../../src/edge/sim/milling-machine.ts';
-import { Collector, machinesOf, rowIndexOf, someRows } from './_opcua-fixtures.ts';
+import { Collector } from './_collector.ts';
+import { machinesOf, rowIndexOf, someRows } from './_opcua-fixtures.ts';
 
 function tempDir(t: { after: (f: () => void) => void }): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'hedge-opcua-'));
