@@ -3,7 +3,7 @@
  * (custody file, ledger, state), the ceremony run through the key holders alone, a lake of
  * batches sealed under the collective key, and a machine builder's receiver key. Exports only.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { engineFor } from '../he/fixture.ts';
@@ -38,6 +38,8 @@ export interface KeyHolderFixture {
   receiver: Uint8Array;
   clock: Clock;
   open(i: number, federation?: Partial<KeyHolderFederation>, policy?: Partial<KeyHolderPolicy>): Promise<KeyHolder>;
+  /** Removes the directories (close the key holders first). */
+  cleanup(): void;
 }
 
 /** Creates `n` key-holder directories (custody at the KDF floor) and a receiver key. */
@@ -52,6 +54,7 @@ export async function keyHolders(n: number, policy: KeyHolderPolicy): Promise<Ke
   const clock = new Clock();
   return {
     engine, dirs, receiverSk, receiverPk, receiver, clock,
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
     open: (i, federation = {}, p = {}) => KeyHolder.open({
       dir: dirs[i], engine, unlock: UNLOCK, now: clock.now,
       policy: { ...policy, ...p }, federation: { receiver, parties: n, ...federation },

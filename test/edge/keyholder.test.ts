@@ -61,6 +61,7 @@ before(async () => {
 after(() => {
   for (const h of holders) h.close();
   pk[Symbol.dispose]();
+  f.cleanup();
 });
 
 test('a job on batches under the key holders\' collective key is revealed exactly through their shares', async () => {
