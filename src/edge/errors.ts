@@ -81,42 +81,6 @@ export const EDGE_ERR = {
   CEREMONY: 'EDGE_ERR_CEREMONY',
   /** The key holder's local log fails its hash-chain check (a row altered, removed or reordered). */
   LOG_CORRUPT: 'EDGE_ERR_LOG_CORRUPT',
-  /** `KeyCustody.create` found a file at the path; an existing secret share is never overwritten. */
-  CUSTODY_EXISTS: 'EDGE_ERR_CUSTODY_EXISTS',
-  /** The custody file cannot be read or written (missing, directory missing, disk full); `cause` has the system error. */
-  CUSTODY_IO: 'EDGE_ERR_CUSTODY_IO',
-  /** The custody file is not one: bad magic or version, truncated or extended, or written for another parameter set. */
-  CUSTODY_FORMAT: 'EDGE_ERR_CUSTODY_FORMAT',
-  /** The KDF parameters (asked for, or in the file's header) are below the floor or above the ceiling. */
-  CUSTODY_KDF: 'EDGE_ERR_CUSTODY_KDF',
-  /** Decryption failed: wrong passphrase or key file, or the file was altered (AES-GCM cannot tell which). */
-  CUSTODY_UNLOCK: 'EDGE_ERR_CUSTODY_UNLOCK',
-  /** The custody key file is missing, unreadable, shorter than 32 bytes or longer than 4096. */
-  CUSTODY_KEY_FILE: 'EDGE_ERR_CUSTODY_KEY_FILE',
-  /** The custody file or its key file can be accessed by group or others (mode must be 0600 or stricter). */
-  CUSTODY_PERMISSIONS: 'EDGE_ERR_CUSTODY_PERMISSIONS',
-  /** The custody was used after `close()` (its secrets are wiped). */
-  CUSTODY_CLOSED: 'EDGE_ERR_CUSTODY_CLOSED',
-  /** SQLite failed on the share ledger or the key holder's state (disk full, corrupt file, wrong schema); `cause` has SQLite's error. */
-  KEYHOLDER_STORAGE: 'EDGE_ERR_KEYHOLDER_STORAGE',
-  /** The share ledger or key holder state file is owned by another process or connection. */
-  KEYHOLDER_LOCKED: 'EDGE_ERR_KEYHOLDER_LOCKED',
-  /** The key holder (or its ledger store) was used after `close()`. */
-  KEYHOLDER_CLOSED: 'EDGE_ERR_KEYHOLDER_CLOSED',
-  /** A reveal was refused: no admin approval for the job, or the approval is for another plan digest. Logged. */
-  NOT_APPROVED: 'EDGE_ERR_NOT_APPROVED',
-  /** A reveal was refused: fewer plants or records than this key holder requires, or a plan whose figures disagree with its batches. Logged. */
-  REVEAL_GUARD: 'EDGE_ERR_REVEAL_GUARD',
-  /** A reveal was refused: this key holder's rolling-day limit of new reveal shares is reached. Logged. */
-  RATE_LIMIT: 'EDGE_ERR_RATE_LIMIT',
-  /** A reveal was refused: the receiver is not the federation's registered receiver, or collective decryption was not approved. Logged. */
-  RECEIVER: 'EDGE_ERR_RECEIVER',
-  /** A second, different request for a protocol instance already answered (single-use shares): refused. Logged. */
-  SHARE_CONFLICT: 'EDGE_ERR_SHARE_CONFLICT',
-  /** A ceremony step out of order or contradicting an earlier one: round 2 without round 1, a threshold reveal without a threshold share, a second approval of a job for another plan. */
-  CEREMONY: 'EDGE_ERR_CEREMONY',
-  /** The key holder's local log fails its hash-chain check (a row altered, removed or reordered). */
-  LOG_CORRUPT: 'EDGE_ERR_LOG_CORRUPT',
   /** A connector cannot connect, subscribe or publish (endpoint unreachable, security refused, broker gone), or was used in the wrong state; `cause` has the library's error. */
   CONNECTOR: 'EDGE_ERR_CONNECTOR',
   /** A connector's `onEvent` callback threw; the event was lost and a gap is marked before the machine's next sample. */
