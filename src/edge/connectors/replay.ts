@@ -53,7 +53,13 @@ export interface CsvReplayCounters {
   badRows: number;
 }
 
-/** The AI4I 2020 columns hedge uses, by signal name. */
+/**
+ * The AI4I 2020 columns hedge uses, by signal name (the layout {@link ai4iLayout} builds on).
+ * @example
+ * ```ts
+ * const layout: CsvLayout = { columns: AI4I_COLUMNS, machine: { column: 'Type' }, time: { startMs: 0, stepMs: 1000 } };
+ * ```
+ */
 export const AI4I_COLUMNS: Readonly<Record<string, string>> = Object.freeze({
   air_temperature: 'Air temperature [K]',
   process_temperature: 'Process temperature [K]',

@@ -72,7 +72,8 @@ export class EventSink {
   }
 
   /**
-   * Delivers one sample, preceded by the machine's pending gap if there is one.
+   * Delivers one sample, preceded by the machine's pending gap if there is one. Never throws: a
+   * throwing `onEvent` is reported to `onError` and marked as a loss.
    * @returns whether the sample was delivered
    */
   sample(machineId: string, t: number, values: Readonly<Record<string, number>>): boolean {
@@ -93,6 +94,7 @@ export class EventSink {
   /**
    * Reports that data of a machine may have been lost now. Delivered at once, stamped with the
    * machine's last sample time; for a machine with no sample yet, delivered before its first one.
+   * Never throws (see {@link sample}).
    * @param reason - without the source prefix, e.g. `connection lost`
    */
   loss(machineId: string, reason: string): void {
