@@ -25,6 +25,7 @@ import { errorsPlugin, sendError } from './plugins/errors.ts';
 import { healthPlugin, type Lifecycle, type ReadinessProbe } from './plugins/health.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { openApiRoute, registerOpenApi } from './plugins/openapi.ts';
+import { useTypeBoxValidation } from './plugins/validation.ts';
 import { authRoutes } from './routes/auth.ts';
 import { enrolmentRoutes } from './routes/enrolment.ts';
 import { roleRoutes } from './routes/roles.ts';
@@ -155,7 +156,6 @@ export async function buildApp(options: BuildAppOptions): Promise<CloudApp> {
     bodyLimit: options.bodyLimit ?? 1 << 20,
     exposeHeadRoutes: false,
     return503OnClosing: false,
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
     ...(options.tls
       ? { https: { key: options.tls.privateKeyPem, cert: options.tls.certificatePem, ca: options.ca.certificatePem, requestCert: true, rejectUnauthorized: false } }
       : {}),
@@ -175,6 +175,8 @@ export async function buildApp(options: BuildAppOptions): Promise<CloudApp> {
   });
 
   // Hooks that act on routes (onRoute, onResponse) come before the first route.
+  useTypeBoxValidation(app);
+  app.removeContentTypeParser('text/plain'); // JSON only: anything else is 415
   await app.register(errorsPlugin);
   await app.register(accessPlugin, { ctx });
   await registerOpenApi(app, API_VERSION);

@@ -35,6 +35,7 @@ const DDL = [
     public_key text,
     relin_round1 text,
     relin_keys text,
+    receiver_key text,
     created_at timestamptz NOT NULL
   )`,
   `CREATE TABLE IF NOT EXISTS cloud_ceremony_share (
@@ -93,6 +94,7 @@ interface Row {
   public_key: string | null;
   relin_round1: string | null;
   relin_keys: string | null;
+  receiver_key: string | null;
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -268,14 +270,41 @@ export class Federations {
   }
 
   /**
+   * Registers the receiver's own public key (the machine builder's SEAL key, not a share of the
+   * collective one): results are re-encrypted to it. Set once; key holders check every reveal
+   * request against it, so the cloud cannot substitute a key of its own.
+   *
+   * @throws {CloudError} `CLOUD_ERR_ACCESS_DENIED` for a tenant other than the receiver;
+   *   `CLOUD_ERR_CONFLICT` when another key is registered; `CLOUD_ERR_VALIDATION` for bytes that
+   *   are not a public key of the preset
+   */
+  async setReceiverKey(id: string, tenant: string, bytes: Uint8Array): Promise<string> {
+    const op = `register the receiver key of federation ${id}`;
+    const row = await this.#row(id);
+    if (tenant !== row.receiver) throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot ${op}: only the receiver ${row.receiver} registers its key`);
+    const engine = await this.#engine(row.preset);
+    try {
+      PublicKeyCodec.fromBytes(engine, bytes)[Symbol.dispose]();
+    } catch (cause) {
+      throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: not a public key of ${row.preset}`, { cause });
+    }
+    const hash = sha256(bytes);
+    if (row.receiver_key !== null && row.receiver_key !== hash) throw new CloudError(CLOUD_ERR.CONFLICT, `cannot ${op}: another key is registered`);
+    await this.#blobs.put(bytes);
+    await this.#sql.query('UPDATE cloud_federation SET receiver_key = $2 WHERE id = $1 AND (receiver_key IS NULL OR receiver_key = $2)', [id, hash]);
+    return hash;
+  }
+
+  /**
    * Public material of the ceremony: the collective public key (after round `pk`), the round-1
-   * aggregate that round 2 needs (after `rlk1`), the relinearization keys (when `ready`).
+   * aggregate that round 2 needs (after `rlk1`), the relinearization keys (when `ready`), and the
+   * receiver's registered key.
    *
    * @throws {CloudError} `CLOUD_ERR_STATE` when the ceremony has not produced it yet
    */
-  async material(id: string, what: 'publicKey' | 'relinRound1' | 'relinKeys'): Promise<Uint8Array> {
+  async material(id: string, what: 'publicKey' | 'relinRound1' | 'relinKeys' | 'receiverKey'): Promise<Uint8Array> {
     const row = await this.#row(id);
-    const hash = what === 'publicKey' ? row.public_key : what === 'relinRound1' ? row.relin_round1 : row.relin_keys;
+    const hash = what === 'publicKey' ? row.public_key : what === 'relinRound1' ? row.relin_round1 : what === 'relinKeys' ? row.relin_keys : row.receiver_key;
     if (hash === null) throw new CloudError(CLOUD_ERR.STATE, `cannot read ${what} of federation ${id}: the ceremony is at round ${row.round}`);
     return this.#blobs.get(hash);
   }

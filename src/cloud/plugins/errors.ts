@@ -18,7 +18,7 @@ function body(code: CloudErrorCode, message: string, hint?: string): ErrorBody {
 /** Maps fastify's own request errors (content type parser, validation) to the registry. */
 function fromFastify(error: FastifyError, request: FastifyRequest): { code: CloudErrorCode; message: string; hint?: string } | undefined {
   const op = `cannot ${request.method} ${request.routeOptions.url ?? 'unknown route'}`;
-  if (error.validation) {
+  if (error.validation || error.code === 'FST_ERR_VALIDATION') {
     return { code: CLOUD_ERR.VALIDATION, message: `${op}: ${error.message}`, hint: 'see /openapi.json for the request schema' };
   }
   switch (error.code) {

@@ -1,0 +1,416 @@
+/**
+ * Training jobs in the cloud (DESIGN §6, §9): submit, run on ciphertexts,
+ * approvals by the plants whose data a job uses, the reveal, and the result
+ * kept for its receiver only.
+ *
+ * States: `queued` → `running` → `computed` → `revealing` (once every plant in
+ * the plan approved and the aggregate exists) → `revealed`; or `failed`,
+ * `cancelled`, `expired` (the reveal deadline passed before every share came).
+ * A job's plan pins its batches by hash, so running it again — after a crash,
+ * a restart re-queues `running` jobs — gives the same aggregate. The reveal
+ * is the public-key switch of the slot sums to the receiver's registered key
+ * (src/compute/reveal.ts): the cloud combines shares it cannot read, and only
+ * the receiver can fetch (and decrypt) the result. The federation's key is
+ * additive n-of-n, so every key holder's share is needed.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { SealEngine } from '../he/backend/seal.ts';
+import { sumRevealInput } from '../he/mhe/sum-input.ts';
+import { CiphertextCodec, SumKeySwitchShareCodec } from '../he/wire.ts';
+import { aggregateJob } from '../compute/aggregate.ts';
+import { decodePartial, encodePartial } from '../compute/partial.ts';
+import { planJob, type JobPlan, type JobSpec } from '../compute/plan.ts';
+import { combineForReceiver } from '../compute/reveal.ts';
+import type { SqlClient } from '../trust/storage/sql.ts';
+import type { FileBlobStore } from './blobs.ts';
+import { CLOUD_ERR, CloudError } from './errors.ts';
+import type { Federations } from './federation.ts';
+import type { Lake } from './lake.ts';
+
+const DDL = [
+  `CREATE TABLE IF NOT EXISTS cloud_job (
+    id text PRIMARY KEY,
+    federation text NOT NULL,
+    dataset text NOT NULL,
+    requested_by text NOT NULL,
+    plan jsonb NOT NULL,
+    state text NOT NULL,
+    done integer NOT NULL DEFAULT 0,
+    total integer NOT NULL,
+    aggregate text,
+    receiver_key text NOT NULL,
+    result text,
+    error text,
+    deadline timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  )`,
+  `CREATE TABLE IF NOT EXISTS cloud_job_approval (
+    job text NOT NULL REFERENCES cloud_job (id),
+    plant text NOT NULL,
+    approved_by text NOT NULL,
+    approved_at timestamptz NOT NULL,
+    PRIMARY KEY (job, plant)
+  )`,
+  `CREATE TABLE IF NOT EXISTS cloud_reveal_share (
+    job text NOT NULL REFERENCES cloud_job (id),
+    member text NOT NULL,
+    share text NOT NULL,
+    received_at timestamptz NOT NULL,
+    PRIMARY KEY (job, member)
+  )`,
+];
+
+/** A job's state. */
+export type JobState = 'queued' | 'running' | 'computed' | 'revealing' | 'revealed' | 'failed' | 'cancelled' | 'expired';
+
+/** A job as the API shows it. */
+export interface JobRecord {
+  readonly id: string;
+  readonly federation: string;
+  readonly dataset: string;
+  readonly requestedBy: string;
+  readonly state: JobState;
+  readonly progress: { readonly done: number; readonly total: number };
+  readonly plan: JobPlan;
+  /** Plants whose data the job uses and who approved its reveal so far. */
+  readonly approvals: readonly string[];
+  /** Key holders whose reveal share arrived. */
+  readonly shares: readonly string[];
+  readonly deadline: string;
+  readonly error?: string;
+}
+
+/** What a key holder needs to make its reveal share. */
+export interface RevealRequestMaterial {
+  readonly jobId: string;
+  readonly plan: JobPlan;
+  /** The aggregate (src/compute/partial.ts bytes): the ciphertexts whose slot sums are revealed. */
+  readonly aggregate: Uint8Array;
+  /** The receiver's registered public key (check its hash against the one the federation logged). */
+  readonly receiverKey: Uint8Array;
+  readonly receiverKeyHash: string;
+  readonly parties: number;
+}
+
+/** An event for the transparency log: a job's state change, or a reveal share received (its hash). */
+export type JobAudit = { readonly job: string; readonly dataset: string; readonly actor: string; readonly tenant: string } & (
+  | { readonly state: 'submitted' | 'approved' | 'started' | 'completed' | 'failed' }
+  | { readonly share: string }
+);
+
+interface Row {
+  id: string;
+  federation: string;
+  dataset: string;
+  requested_by: string;
+  plan: unknown;
+  state: JobState;
+  done: number;
+  total: number;
+  aggregate: string | null;
+  receiver_key: string;
+  result: string | null;
+  error: string | null;
+  deadline: Date | string;
+}
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Options of {@link Jobs.open}. */
+export interface JobsOptions {
+  readonly sql: SqlClient;
+  readonly blobs: FileBlobStore;
+  readonly lake: Lake;
+  readonly federations: Federations;
+  readonly engine: (preset: string) => Promise<SealEngine>;
+  /** Worker threads per job (embedded mode); default 1. */
+  readonly threads?: number;
+  /** How long key holders have for their shares after the reveal opens (default 7 days). */
+  readonly revealWindowMs?: number;
+  readonly now?: () => Date;
+  readonly audit?: (e: JobAudit) => Promise<void>;
+}
+
+/** The cloud's jobs. */
+export class Jobs {
+  readonly #o: JobsOptions;
+  readonly #now: () => Date;
+  readonly #audit: (e: JobAudit) => Promise<void>;
+  readonly #running = new Map<string, AbortController>();
+
+  private constructor(o: JobsOptions) {
+    this.#o = o;
+    this.#now = o.now ?? (() => new Date());
+    this.#audit = o.audit ?? (async () => {});
+  }
+
+  /**
+   * Opens the job registry; jobs a crash left `running` are queued again.
+   *
+   * @example
+   * ```ts
+   * const jobs = await Jobs.open({ sql, blobs, lake, federations, engine });
+   * ```
+   */
+  static async open(options: JobsOptions): Promise<Jobs> {
+    await options.sql.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext('hedge.cloud.jobs'))");
+      for (const s of DDL) await tx.query(s);
+      await tx.query("UPDATE cloud_job SET state = 'queued', done = 0 WHERE state = 'running'");
+    });
+    return new Jobs(options);
+  }
+
+  /**
+   * Submits a job: plans it over the dataset's current batches (guards and exactness checked here,
+   * before any share could be asked for) and queues it.
+   *
+   * @throws {ComputeError} `COMPUTE_ERR_GUARD` / `COMPUTE_ERR_SELECTION`; HeError
+   *   `HE_ERR_EXACTNESS`; {@link CloudError} `CLOUD_ERR_STATE` when the federation's ceremony or
+   *   receiver key is not done, `CLOUD_ERR_CONFLICT` for a job id in use
+   * @example
+   * ```ts
+   * const job = await jobs.submit({ federation: 'ai4i', dataset: 'ai4i', spec: { features, label: true }, requestedBy: 'builder' });
+   * ```
+   */
+  async submit(input: { id?: string; federation: string; dataset: string; spec: JobSpec; requestedBy: string }): Promise<JobRecord> {
+    const id = input.id ?? randomUUID();
+    if (!JOB_ID.test(id)) throw new TypeError('job id must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}');
+    const fed = await this.#o.federations.get(input.federation);
+    if (fed.round !== 'ready') throw new CloudError(CLOUD_ERR.STATE, `cannot submit job: federation ${fed.id}'s key ceremony is at round ${fed.round}`);
+    if (input.requestedBy !== fed.receiver) throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot submit job: only the federation's receiver ${fed.receiver} submits jobs`);
+    const receiverKey = sha256(await this.#o.federations.material(fed.id, 'receiverKey'));
+    const dataset = await this.#o.lake.dataset(input.dataset);
+    if (dataset.params !== fed.preset) throw new CloudError(CLOUD_ERR.STATE, `cannot submit job: dataset ${dataset.id} uses ${dataset.params}, the federation ${fed.preset}`);
+    const engine = await this.#o.engine(fed.preset);
+    const plan = planJob(engine, dataset.schema, input.spec, await this.#o.lake.batches(dataset.id), fed.guards);
+    const now = this.#now();
+    const rows = await this.#o.sql.query(
+      `INSERT INTO cloud_job (id, federation, dataset, requested_by, plan, state, total, receiver_key, deadline, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $9) ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [id, fed.id, dataset.id, input.requestedBy, JSON.stringify(plan), plan.batches.length, receiverKey, new Date(now.getTime() + (this.#o.revealWindowMs ?? 7 * 86_400_000)), now],
+    );
+    if (rows.length === 0) throw new CloudError(CLOUD_ERR.CONFLICT, `cannot submit job: job id ${id} is in use`);
+    await this.#audit({ job: id, dataset: dataset.id, actor: input.requestedBy, tenant: fed.receiver, state: 'submitted' });
+    return this.get(id);
+  }
+
+  /**
+   * A job.
+   *
+   * @throws {CloudError} `CLOUD_ERR_NOT_FOUND`
+   */
+  async get(id: string): Promise<JobRecord> {
+    const r = await this.#row(id);
+    const approvals = (await this.#o.sql.query<{ plant: string }>('SELECT plant FROM cloud_job_approval WHERE job = $1 ORDER BY plant', [id])).map((x) => x.plant);
+    const shares = (await this.#o.sql.query<{ member: string }>('SELECT member FROM cloud_reveal_share WHERE job = $1 ORDER BY member', [id])).map((x) => x.member);
+    return Object.freeze({
+      id: r.id, federation: r.federation, dataset: r.dataset, requestedBy: r.requested_by, state: r.state,
+      progress: { done: Number(r.done), total: Number(r.total) }, plan: planOf(r), approvals, shares,
+      deadline: new Date(r.deadline).toISOString(), ...(r.error === null ? {} : { error: r.error }),
+    });
+  }
+
+  async #row(id: string): Promise<Row> {
+    const rows = await this.#o.sql.query<Row>('SELECT * FROM cloud_job WHERE id = $1', [id]);
+    if (rows.length === 0) throw new CloudError(CLOUD_ERR.NOT_FOUND, `cannot read job: no job ${JSON.stringify(id)}`);
+    return rows[0];
+  }
+
+  async #set(id: string, fields: Partial<Pick<Row, 'state' | 'done' | 'aggregate' | 'result' | 'error'>>, onlyFrom?: readonly JobState[]): Promise<boolean> {
+    const keys = Object.keys(fields) as (keyof typeof fields)[];
+    const sets = keys.map((k, i) => `${k} = $${i + 2}`).join(', ');
+    const guard = onlyFrom === undefined ? '' : ` AND state = ANY($${keys.length + 3}::text[])`;
+    const params: unknown[] = [id, ...keys.map((k) => fields[k]), this.#now()];
+    if (onlyFrom !== undefined) params.push(onlyFrom);
+    const rows = await this.#o.sql.query(`UPDATE cloud_job SET ${sets}, updated_at = $${keys.length + 2} WHERE id = $1${guard} RETURNING id`, params);
+    return rows.length > 0;
+  }
+
+  /**
+   * Runs every queued job, one after another (embedded mode: worker threads in this process).
+   * Returns the ids it ran.
+   */
+  async runQueued(): Promise<string[]> {
+    const ran: string[] = [];
+    for (;;) {
+      const next = await this.#o.sql.query<{ id: string }>("SELECT id FROM cloud_job WHERE state = 'queued' ORDER BY created_at, id LIMIT 1");
+      if (next.length === 0) return ran;
+      await this.run(next[0].id);
+      ran.push(next[0].id);
+    }
+  }
+
+  /**
+   * Runs one queued job: aggregates its pinned batches and stores the aggregate. A failure is
+   * recorded on the job (state `failed`, the error's message), not thrown.
+   *
+   * @throws {CloudError} `CLOUD_ERR_STATE` when the job is not queued
+   */
+  async run(id: string): Promise<JobRecord> {
+    if (!(await this.#set(id, { state: 'running', done: 0 }, ['queued']))) throw new CloudError(CLOUD_ERR.STATE, `cannot run job ${id}: it is ${(await this.#row(id)).state}`);
+    const job = await this.get(id);
+    const fed = await this.#o.federations.get(job.federation);
+    await this.#audit({ job: id, dataset: job.dataset, actor: 'cloud', tenant: fed.receiver, state: 'started' });
+    const abort = new AbortController();
+    this.#running.set(id, abort);
+    const engine = await this.#o.engine(fed.preset);
+    try {
+      const accumulators = await aggregateJob(engine, job.plan, {
+        threads: this.#o.threads ?? 1,
+        relinKeys: await this.#o.federations.material(fed.id, 'relinKeys'),
+        load: (ref) => this.#o.lake.load(ref),
+        signal: abort.signal,
+        onProgress: (done) => void this.#o.sql.query('UPDATE cloud_job SET done = $2 WHERE id = $1', [id, done]),
+      });
+      let aggregate: string;
+      try {
+        aggregate = await this.#o.blobs.put(encodePartial(engine, accumulators));
+      } finally {
+        for (const ct of accumulators) ct[Symbol.dispose]();
+      }
+      await this.#set(id, { state: 'computed', done: job.plan.batches.length, aggregate }, ['running']);
+      await this.#maybeOpenReveal(id);
+    } catch (e) {
+      const cancelled = abort.signal.aborted;
+      await this.#set(id, { state: cancelled ? 'cancelled' : 'failed', error: e instanceof Error ? e.message : String(e) }, ['running']);
+      if (!cancelled) await this.#audit({ job: id, dataset: job.dataset, actor: 'cloud', tenant: fed.receiver, state: 'failed' });
+    } finally {
+      this.#running.delete(id);
+    }
+    return this.get(id);
+  }
+
+  /**
+   * Cancels a job that has not been revealed; a running aggregation stops.
+   *
+   * @throws {CloudError} `CLOUD_ERR_STATE` for a finished job
+   */
+  async cancel(id: string): Promise<JobRecord> {
+    this.#running.get(id)?.abort();
+    if (!(await this.#set(id, { state: 'cancelled' }, ['queued', 'computed', 'revealing']))) {
+      const state = (await this.#row(id)).state;
+      if (state !== 'running' && state !== 'cancelled') throw new CloudError(CLOUD_ERR.STATE, `cannot cancel job ${id}: it is ${state}`);
+    }
+    return this.get(id);
+  }
+
+  /**
+   * A plant admin approves the reveal of a job that uses the plant's data.
+   *
+   * @throws {CloudError} `CLOUD_ERR_ACCESS_DENIED` for a plant whose data the job does not use;
+   *   `CLOUD_ERR_STATE` for a finished job
+   */
+  async approve(id: string, plant: string, by: string): Promise<JobRecord> {
+    const job = await this.get(id);
+    if (!job.plan.plants.includes(plant)) throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot approve job ${id}: it does not use data of ${plant}`);
+    if (['revealed', 'failed', 'cancelled', 'expired'].includes(job.state)) throw new CloudError(CLOUD_ERR.STATE, `cannot approve job ${id}: it is ${job.state}`);
+    const rows = await this.#o.sql.query('INSERT INTO cloud_job_approval (job, plant, approved_by, approved_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING plant', [id, plant, by, this.#now()]);
+    if (rows.length > 0) await this.#audit({ job: id, dataset: job.dataset, actor: by, tenant: plant, state: 'approved' });
+    await this.#maybeOpenReveal(id);
+    return this.get(id);
+  }
+
+  async #maybeOpenReveal(id: string): Promise<void> {
+    const job = await this.get(id);
+    if (job.state === 'computed' && job.plan.plants.every((p) => job.approvals.includes(p))) await this.#set(id, { state: 'revealing' }, ['computed']);
+  }
+
+  /**
+   * What a key holder needs for its reveal share (only while the job is `revealing`).
+   *
+   * @throws {CloudError} `CLOUD_ERR_STATE` before every plant approved or after the reveal;
+   *   `CLOUD_ERR_ACCESS_DENIED` for a tenant that holds no key of the federation
+   */
+  async revealRequest(id: string, member: string): Promise<RevealRequestMaterial> {
+    const r = await this.#row(id);
+    const fed = await this.#o.federations.get(r.federation);
+    if (!fed.members.some((m) => m.tenant === member)) throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot read reveal request of job ${id}: ${member} holds no key of ${fed.id}`);
+    if (r.state !== 'revealing') throw new CloudError(CLOUD_ERR.STATE, `cannot read reveal request of job ${id}: it is ${r.state}`);
+    return {
+      jobId: id, plan: planOf(r), aggregate: await this.#o.blobs.get(r.aggregate!), receiverKey: await this.#o.blobs.get(r.receiver_key),
+      receiverKeyHash: r.receiver_key, parties: fed.members.length,
+    };
+  }
+
+  /**
+   * A key holder's reveal share (sum-key-switch share wire bytes). When every key holder's share
+   * is in, they are combined into the receiver's ciphertext and the job is `revealed`.
+   *
+   * @throws {CloudError} `CLOUD_ERR_STATE` when the job is not `revealing` (or its deadline
+   *   passed: it becomes `expired`); `CLOUD_ERR_CONFLICT` for a second, different share;
+   *   `CLOUD_ERR_VALIDATION` for bytes that are not a share; `CLOUD_ERR_ACCESS_DENIED` for an outsider
+   */
+  async submitRevealShare(id: string, member: string, bytes: Uint8Array): Promise<JobRecord> {
+    const op = `accept reveal share for job ${id}`;
+    const r = await this.#row(id);
+    const fed = await this.#o.federations.get(r.federation);
+    if (!fed.members.some((m) => m.tenant === member)) throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot ${op}: ${member} holds no key of ${fed.id}`);
+    const hash = sha256(bytes);
+    const previous = await this.#o.sql.query<{ share: string }>('SELECT share FROM cloud_reveal_share WHERE job = $1 AND member = $2', [id, member]);
+    if (previous.length > 0) {
+      if (previous[0].share !== hash) throw new CloudError(CLOUD_ERR.CONFLICT, `cannot ${op}: ${member} sent another share before (shares are single-use)`);
+      return this.get(id);
+    }
+    if (r.state === 'revealing' && this.#now() > new Date(r.deadline)) {
+      await this.#set(id, { state: 'expired' }, ['revealing']);
+      throw new CloudError(CLOUD_ERR.STATE, `cannot ${op}: the reveal deadline passed`);
+    }
+    if (r.state !== 'revealing') throw new CloudError(CLOUD_ERR.STATE, `cannot ${op}: the job is ${r.state}`);
+    const engine = await this.#o.engine(fed.preset);
+    try {
+      SumKeySwitchShareCodec.fromBytes(engine, bytes);
+    } catch (cause) {
+      throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: not a reveal share of ${fed.preset}`, { cause });
+    }
+    await this.#o.blobs.put(bytes);
+    await this.#o.sql.query('INSERT INTO cloud_reveal_share (job, member, share, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [id, member, hash, this.#now()]);
+    await this.#audit({ job: id, dataset: r.dataset, actor: member, tenant: member, share: hash });
+    await this.#maybeCombine(id, engine);
+    return this.get(id);
+  }
+
+  async #maybeCombine(id: string, engine: SealEngine): Promise<void> {
+    await this.#o.sql.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hedge.cloud.reveal/${id}`]);
+      const r = (await tx.query<Row>('SELECT * FROM cloud_job WHERE id = $1', [id]))[0];
+      if (r.state !== 'revealing') return;
+      const fed = await this.#o.federations.get(r.federation);
+      const shares = await tx.query<{ member: string; share: string }>('SELECT member, share FROM cloud_reveal_share WHERE job = $1 ORDER BY member', [id]);
+      if (shares.length < fed.members.length) return;
+      const plan = planOf(r);
+      const accumulators = decodePartial(engine, await this.#o.blobs.get(r.aggregate!), plan.aggregation.stats.length);
+      try {
+        const input = sumRevealInput(engine, accumulators);
+        using switched = combineForReceiver(engine, input, await Promise.all(shares.map((s) => this.#o.blobs.get(s.share))));
+        const result = await this.#o.blobs.put(CiphertextCodec.toBytes(engine, switched));
+        await tx.query("UPDATE cloud_job SET state = 'revealed', result = $2, updated_at = $3 WHERE id = $1", [id, result, this.#now()]);
+      } finally {
+        for (const ct of accumulators) ct[Symbol.dispose]();
+      }
+      await this.#audit({ job: id, dataset: r.dataset, actor: 'cloud', tenant: fed.receiver, state: 'completed' });
+    });
+  }
+
+  /**
+   * The revealed result — a ciphertext under the receiver's own key, whose plaintext coefficients
+   * are the job's slot sums (`receiveMoments` turns it into moments) — for the receiver only.
+   *
+   * @throws {CloudError} `CLOUD_ERR_ACCESS_DENIED` for anyone but the federation's receiver;
+   *   `CLOUD_ERR_STATE` before the reveal
+   */
+  async result(id: string, tenant: string): Promise<Uint8Array> {
+    const r = await this.#row(id);
+    const fed = await this.#o.federations.get(r.federation);
+    if (tenant !== fed.receiver) throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot read result of job ${id}: it is for ${fed.receiver} only`);
+    if (r.state !== 'revealed') throw new CloudError(CLOUD_ERR.STATE, `cannot read result of job ${id}: it is ${r.state}`);
+    return this.#o.blobs.get(r.result!);
+  }
+}
+
+function planOf(r: Row): JobPlan {
+  return (typeof r.plan === 'string' ? JSON.parse(r.plan) : r.plan) as JobPlan;
+}
+

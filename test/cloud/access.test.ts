@@ -1,0 +1,164 @@
+/**
+ * The access matrix over the API: every non-public route × every role (and a
+ * gateway, by client certificate, and an authenticated nobody) × own and
+ * foreign tenant, against an expected table written out by hand here. Allowed
+ * means neither 401 nor 403; denied means 403 `CLOUD_ERR_ACCESS_DENIED` and
+ * exactly one `access_denied` event in the audit log. The table must name
+ * every route the OpenAPI document lists as secured.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Type } from '@sinclair/typebox';
+import type { CloudRoutes } from '../../src/cloud/context.ts';
+import { decodeEvent, encodeEvent } from '../../src/trust/events.ts';
+import { enrolGateway, makeApp, presentCertificatesFromHeader, withCertificate, type TestApp } from './_fixtures.ts';
+
+// x = allowed in the tenant where the caller holds its role.
+// Columns: plant admin, machine builder, cloud operator, auditor, edge gateway (certificate), nobody.
+const EXPECTED = `
+route                                                      PA MB CO AU EG NO
+POST   /v1/tenants/:tenant/enrolments                      x  .  .  .  .  .
+GET    /v1/tenants/:tenant/gateways                        x  x  .  x  x  .
+GET    /v1/tenants/:tenant/gateways/:gateway               x  x  .  x  x  .
+DELETE /v1/tenants/:tenant/gateways/:gateway               x  .  .  .  .  .
+GET    /v1/tenants/:tenant/roles                           x  .  .  .  .  .
+PUT    /v1/tenants/:tenant/roles/:role/:subject            x  .  .  .  .  .
+DELETE /v1/tenants/:tenant/roles/:role/:subject            x  .  .  .  .  .
+GET    /v1/tenants/:tenant/test/gateway-only               .  .  .  .  x  .
+`;
+const COLUMNS = ['PA', 'MB', 'CO', 'AU', 'EG', 'NO'] as const;
+const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'POST /v1/auth/token', 'POST /v1/enrol'];
+
+/** A route a domain part would add: gateways only, action log.read (which people hold too). */
+const gatewayOnly: CloudRoutes = async (app) => {
+  app.get(
+    '/v1/tenants/:tenant/test/gateway-only',
+    {
+      schema: { params: Type.Object({ tenant: Type.String() }), response: { 200: Type.Object({ gateway: Type.String() }) } },
+      config: { access: { action: 'log.read', tenant: 'tenant', principals: ['gateway'] } },
+    },
+    async (request) => ({ gateway: request.principal!.subject }),
+  );
+};
+
+/** A concrete request for each route in `tenant` (valid input, so an allowed call is not a 400). */
+function requestFor(route: string, tenant: string): { method: string; url: string; payload?: object } {
+  const [method, path] = route.split(/\s+/) as [string, string];
+  const url = path
+    .replace(':tenant', tenant)
+    .replace(':gateway', 'gw-absent')
+    .replace(':role', 'auditor')
+    .replace(':subject', method === 'PUT' ? 'carol' : 'nobody-holds-this');
+  const payload = route.startsWith('POST /v1/tenants/:tenant/enrolments') ? { gateway: 'gw-new' } : undefined;
+  return payload ? { method, url, payload } : { method, url };
+}
+
+let t: TestApp;
+let gatewayCert: string;
+
+before(async () => {
+  t = await makeApp({ routes: [gatewayOnly] });
+  presentCertificatesFromHeader(t.app);
+  const roles = { PA: 'plant_admin', MB: 'machine_builder', CO: 'cloud_operator', AU: 'auditor' } as const;
+  for (const [col, role] of Object.entries(roles)) await t.grant(`user-${col.toLowerCase()}`, role, 'plant-a');
+  await t.grant('admin-plant-a', 'plant_admin', 'plant-a');
+  gatewayCert = (await enrolGateway(t, 'plant-a', 'gw-1')).certificate;
+});
+after(() => t.close());
+
+async function headersFor(col: (typeof COLUMNS)[number]): Promise<Record<string, string>> {
+  if (col === 'EG') return withCertificate(gatewayCert);
+  if (col === 'NO') return t.bearer('user-nobody');
+  return t.bearer(`user-${col.toLowerCase()}`);
+}
+
+test('every secured route × caller × tenant matches the expected matrix', async () => {
+  const rows = EXPECTED.trim().split('\n').slice(1).map((line) => {
+    const cells = line.trim().split(/\s+/);
+    return { route: `${cells[0]} ${cells[1]}`, allowed: new Set(COLUMNS.filter((_, i) => cells[i + 2] === 'x')) };
+  });
+  let checked = 0;
+  for (const { route, allowed } of rows) {
+    for (const col of COLUMNS) {
+      for (const tenant of ['plant-a', 'plant-b']) {
+        const want = tenant === 'plant-a' && allowed.has(col);
+        const before = t.audit.length;
+        const res = await t.app.inject({ ...requestFor(route, tenant), headers: await headersFor(col) });
+        const where = `${route} as ${col} in ${tenant}: ${res.statusCode} ${res.body}`;
+        if (want) {
+          assert.ok(res.statusCode !== 401 && res.statusCode !== 403, where);
+          assert.ok(res.statusCode < 500, where);
+          assert.equal(t.audit.length, before, where);
+        } else {
+          assert.equal(res.statusCode, 403, where);
+          assert.equal(res.json().code, 'CLOUD_ERR_ACCESS_DENIED', where);
+          assert.equal(t.audit.length, before + 1, where);
+          const event = t.audit.at(-1)!;
+          assert.equal(event.kind, 'access_denied');
+          assert.equal(event.tenant, tenant);
+          assert.match(event.actor, col === 'EG' ? /^gw\.plant-a\.gw-1$/ : /^user-/);
+          assert.deepEqual(decodeEvent(encodeEvent(event)), event, 'the event is loggable');
+        }
+        checked++;
+      }
+    }
+  }
+  assert.equal(checked, rows.length * COLUMNS.length * 2);
+});
+
+test('the matrix names every secured route of the OpenAPI document, and the public list every other', async () => {
+  const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+  const secured: string[] = [];
+  const open: string[] = [];
+  for (const [path, ops] of Object.entries<Record<string, { security?: unknown[] }>>(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const route = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`;
+      (op.security?.length ? secured : open).push(route);
+    }
+  }
+  const matrix = EXPECTED.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/).slice(0, 2).join(' '));
+  assert.deepEqual(secured.sort(), matrix.sort());
+  assert.deepEqual(open.sort(), [...PUBLIC].sort());
+});
+
+test('public routes answer without credentials', async () => {
+  for (const route of ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json']) {
+    const [method, url] = route.split(' ') as [string, string];
+    assert.equal((await t.app.inject({ method, url })).statusCode, 200, route);
+  }
+});
+
+test('a role held in one tenant grants nothing in another, and a revoked role nothing at all', async () => {
+  await t.grant('dora', 'plant_admin', 'plant-b');
+  const h = await t.bearer('dora');
+  assert.equal((await t.app.inject({ method: 'GET', url: '/v1/tenants/plant-b/roles', headers: h })).statusCode, 200);
+  assert.equal((await t.app.inject({ method: 'GET', url: '/v1/tenants/plant-a/roles', headers: h })).statusCode, 403);
+  const admin = await t.bearer('admin-plant-a');
+  await t.grant('erin', 'auditor', 'plant-a');
+  const erin = await t.bearer('erin');
+  assert.equal((await t.app.inject({ method: 'GET', url: '/v1/tenants/plant-a/gateways', headers: erin })).statusCode, 200);
+  assert.equal((await t.app.inject({ method: 'DELETE', url: '/v1/tenants/plant-a/roles/auditor/erin', headers: admin })).statusCode, 204);
+  assert.equal((await t.app.inject({ method: 'GET', url: '/v1/tenants/plant-a/gateways', headers: erin })).statusCode, 403, 'revocation applies to the next request');
+});
+
+test('a malformed tenant in the path is a 400, never a 500, and is not logged as a denial', async () => {
+  const h = await t.bearer('admin-plant-a');
+  for (const tenant of ['PLANT-A', 'plant_a', '-x', 'a'.repeat(49), '%00', 'a%20b']) {
+    const before = t.audit.length;
+    const res = await t.app.inject({ method: 'GET', url: `/v1/tenants/${tenant}/roles`, headers: h });
+    assert.equal(res.statusCode, 400, tenant);
+    assert.equal(res.json().code, 'CLOUD_ERR_VALIDATION');
+    assert.equal(t.audit.length, before);
+  }
+});
+
+test('a denial is still answered when the audit log fails', async () => {
+  const failing = await makeApp({ audit: { append: async () => { throw new Error('log down'); } } });
+  try {
+    const res = await failing.app.inject({ method: 'GET', url: '/v1/tenants/plant-a/roles', headers: await failing.bearer('mallory') });
+    assert.equal(res.statusCode, 403);
+    assert.equal(res.json().code, 'CLOUD_ERR_ACCESS_DENIED');
+  } finally {
+    await failing.close();
+  }
+});
