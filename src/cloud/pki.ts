@@ -10,15 +10,10 @@
  * out as PEM (certificates `CERTIFICATE`, private keys PKCS#8 `PRIVATE KEY`).
  * @module
  */
-// @peculiar/x509 resolves its algorithms through tsyringe, which needs a
-// Reflect metadata polyfill loaded first (x509 README, "Reflect Polyfill Required").
-import 'reflect-metadata';
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
-import * as x509 from '@peculiar/x509';
+import { x509 } from './x509.ts';
 import { CLOUD_ERR, CloudError } from './errors.ts';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;

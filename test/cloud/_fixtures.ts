@@ -5,9 +5,8 @@
  * (which has no TLS), a hook that presents a client certificate the way a TLS
  * socket would — the real TLS path is covered by server.test.ts.
  */
-import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { x509 } from '../../src/cloud/x509.ts';
 import { buildApp, type BuildAppOptions, type CloudApp } from '../../src/cloud/app.ts';
 import { createCa, type LocalCa } from '../../src/cloud/pki.ts';
 import { grantRole } from '../../src/cloud/roles.ts';
