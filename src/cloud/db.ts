@@ -68,10 +68,6 @@ export const CLOUD_MIGRATIONS: readonly CloudMigration[] = Object.freeze([
         revoked_at timestamptz,
         PRIMARY KEY (tenant, gateway)
       )`,
-      `CREATE TABLE cloud_revoked_certificate (
-        serial text PRIMARY KEY,
-        revoked_at timestamptz NOT NULL
-      )`,
     ],
   },
 ]);

@@ -98,6 +98,15 @@ export function errorResponses(...statuses: number[]): Record<number, typeof Err
 }
 
 /**
+ * Items per page when a list query names no `limit`.
+ * @example
+ * ```ts
+ * const limit = query.limit ?? PAGE_LIMIT_DEFAULT;
+ * ```
+ */
+export const PAGE_LIMIT_DEFAULT = 100;
+
+/**
  * Query of a paginated list: at most `limit` items after the opaque `after`
  * cursor (the `next` of the previous page).
  * @example
@@ -107,12 +116,12 @@ export function errorResponses(...statuses: number[]): Record<number, typeof Err
  */
 export const PageQuery = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: PAGE_LIMIT_DEFAULT })),
     after: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,256}$', description: 'cursor: the `next` of the previous page' })),
   },
   { additionalProperties: false },
 );
-/** A {@link PageQuery} value (after defaults: `limit` always set). */
+/** A {@link PageQuery} value. */
 export type PageQuery = Static<typeof PageQuery>;
 
 /**

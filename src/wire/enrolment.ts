@@ -9,6 +9,15 @@ import { Type, type Static } from '@sinclair/typebox';
 import { GatewayId, ObjectId, TenantId, Timestamp } from './common.ts';
 
 /**
+ * Lifetime of an enrolment token when the request names none: one day.
+ * @example
+ * ```ts
+ * const ttl = body.ttlSeconds ?? ENROLMENT_TTL_DEFAULT_S;
+ * ```
+ */
+export const ENROLMENT_TTL_DEFAULT_S = 24 * 3600;
+
+/**
  * Body of `POST /v1/tenants/{tenant}/enrolments`.
  * @example
  * ```ts
@@ -18,7 +27,7 @@ import { GatewayId, ObjectId, TenantId, Timestamp } from './common.ts';
 export const CreateEnrolmentRequest = Type.Object(
   {
     gateway: GatewayId,
-    ttlSeconds: Type.Integer({ minimum: 60, maximum: 7 * 24 * 3600, default: 24 * 3600, description: 'how long the token stays usable' }),
+    ttlSeconds: Type.Optional(Type.Integer({ minimum: 60, maximum: 7 * 24 * 3600, default: ENROLMENT_TTL_DEFAULT_S, description: 'how long the token stays usable' })),
   },
   { additionalProperties: false },
 );

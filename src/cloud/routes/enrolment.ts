@@ -11,8 +11,8 @@
  * @module
  */
 import { Type } from '@sinclair/typebox';
-import { Page, PageQuery, TenantId, errorResponses } from '../../wire/common.ts';
-import { CreateEnrolmentRequest, CreateEnrolmentResponse, EnrolRequest, EnrolResponse, Gateway, GatewayParams } from '../../wire/enrolment.ts';
+import { PAGE_LIMIT_DEFAULT, Page, PageQuery, TenantId, errorResponses } from '../../wire/common.ts';
+import { ENROLMENT_TTL_DEFAULT_S, CreateEnrolmentRequest, CreateEnrolmentResponse, EnrolRequest, EnrolResponse, Gateway, GatewayParams } from '../../wire/enrolment.ts';
 import type { CloudRoutes } from '../context.ts';
 import { createEnrolment, getGateway, listGateways, redeemEnrolment, revokeGateway } from '../enrolment.ts';
 import { decodeCursor, encodeCursor } from '../page.ts';
@@ -43,7 +43,7 @@ export const enrolmentRoutes: CloudRoutes = async (app, ctx) => {
       const e = await createEnrolment(ctx, {
         tenant: request.params.tenant,
         gateway: request.body.gateway,
-        ttlSeconds: request.body.ttlSeconds,
+        ttlSeconds: request.body.ttlSeconds ?? ENROLMENT_TTL_DEFAULT_S,
         createdBy: request.principal!.subject,
       });
       return reply.code(201).send({ ...e, expiresAt: e.expiresAt.toISOString(), caFingerprint: ctx.ca.fingerprint });
@@ -87,7 +87,7 @@ export const enrolmentRoutes: CloudRoutes = async (app, ctx) => {
       config: { access: { action: 'log.read', tenant: 'tenant' } },
     },
     async (request) => {
-      const { limit, after } = request.query;
+      const { limit = PAGE_LIMIT_DEFAULT, after } = request.query;
       const items = await listGateways(ctx.db, request.params.tenant, limit, after === undefined ? undefined : decodeCursor(after, 1)[0]);
       return items.length === limit ? { items, next: encodeCursor([items.at(-1)!.gateway]) } : { items };
     },

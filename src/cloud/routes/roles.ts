@@ -10,7 +10,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { RoleAssignmentRecord, RoleParams } from '../../wire/auth.ts';
-import { Page, PageQuery, TenantId, errorResponses } from '../../wire/common.ts';
+import { PAGE_LIMIT_DEFAULT, Page, PageQuery, TenantId, errorResponses } from '../../wire/common.ts';
 import type { CloudRoutes } from '../context.ts';
 import { CLOUD_ERR, CloudError } from '../errors.ts';
 import { decodeCursor, encodeCursor } from '../page.ts';
@@ -43,7 +43,7 @@ export const roleRoutes: CloudRoutes = async (app, ctx) => {
       config: { access },
     },
     async (request) => {
-      const { limit, after } = request.query;
+      const { limit = PAGE_LIMIT_DEFAULT, after } = request.query;
       const key = after === undefined ? undefined : (decodeCursor(after, 2) as [string, string]);
       const items = (await listRoles(ctx.db, request.params.tenant, limit, key)).map(toRecord);
       const last = items.at(-1);
