@@ -231,7 +231,8 @@ export class Federations {
 
   /** Aggregates the current round when every member has sent its share (one process at a time). */
   async #advance(id: string): Promise<CeremonyRound> {
-    return this.#sql.transaction(async (tx) => {
+    let done: CeremonyAudit | undefined;
+    const round = await this.#sql.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hedge.cloud.ceremony/${id}`]);
       const row = (await tx.query<Row>('SELECT * FROM cloud_federation WHERE id = $1', [id]))[0];
       const f = recordOf(row);
@@ -264,9 +265,12 @@ export class Federations {
         await tx.query("UPDATE cloud_federation SET relin_keys = $2, round = 'ready' WHERE id = $1", [id, await this.#blobs.put(product)]);
         next = 'ready';
       }
-      await this.#audit({ federation: id, member: 'cloud', step: next === 'ready' ? 'complete' : 'combine', round: f.round, hash: sha256(product) });
+      done = { federation: id, member: 'cloud', step: next === 'ready' ? 'complete' : 'combine', round: f.round, hash: sha256(product) };
       return next;
     });
+    // After the transaction: the audit may write to the same database (PGlite has one connection).
+    if (done !== undefined) await this.#audit(done);
+    return round;
   }
 
   /**

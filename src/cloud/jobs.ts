@@ -373,11 +373,13 @@ export class Jobs {
   }
 
   async #maybeCombine(id: string, engine: SealEngine): Promise<void> {
+    // Read outside the transaction: PGlite has one connection, which the transaction holds.
+    const fed = await this.#o.federations.get((await this.#row(id)).federation);
+    let completed: Row | undefined;
     await this.#o.sql.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hedge.cloud.reveal/${id}`]);
       const r = (await tx.query<Row>('SELECT * FROM cloud_job WHERE id = $1', [id]))[0];
       if (r.state !== 'revealing') return;
-      const fed = await this.#o.federations.get(r.federation);
       const shares = await tx.query<{ member: string; share: string }>('SELECT member, share FROM cloud_reveal_share WHERE job = $1 ORDER BY member', [id]);
       if (shares.length < fed.members.length) return;
       const plan = planOf(r);
@@ -387,11 +389,12 @@ export class Jobs {
         using switched = combineForReceiver(engine, input, await Promise.all(shares.map((s) => this.#o.blobs.get(s.share))));
         const result = await this.#o.blobs.put(CiphertextCodec.toBytes(engine, switched));
         await tx.query("UPDATE cloud_job SET state = 'revealed', result = $2, updated_at = $3 WHERE id = $1", [id, result, this.#now()]);
+        completed = r;
       } finally {
         for (const ct of accumulators) ct[Symbol.dispose]();
       }
-      await this.#audit({ job: id, dataset: r.dataset, actor: 'cloud', tenant: fed.receiver, state: 'completed' });
     });
+    if (completed !== undefined) await this.#audit({ job: id, dataset: completed.dataset, actor: 'cloud', tenant: fed.receiver, state: 'completed' });
   }
 
   /**

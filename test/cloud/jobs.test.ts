@@ -106,7 +106,7 @@ async function exercise(sql: SqlClient): Promise<void> {
     // The reveal window closes: late shares are refused and the job expires.
     c.now.value = new Date(c.now.value.getTime() + 2 * 86_400_000);
     const req = await reopened.revealRequest('job-2', 'plant-a');
-    assert.equal(req.plan.records, 900);
+    assert.equal(req.plan.records, 1200);
     await assert.rejects(shareAll(c, 'job-2', ['plant-a']), code('CLOUD_ERR_STATE'));
     assert.equal((await reopened.get('job-2')).state, 'expired');
 
