@@ -56,6 +56,10 @@ export const CLOUD_ERR = {
   BATCH_REJECTED: 'CLOUD_ERR_BATCH_REJECTED',
   /** The request does not fit the resource's state (a share for a finished round, a reveal for an unapproved job). */
   STATE: 'CLOUD_ERR_STATE',
+  /** A model version is not above the one a fleet already has (TUF never goes back; roll back at the gateway). */
+  ROLLBACK_REFUSED: 'CLOUD_ERR_ROLLBACK_REFUSED',
+  /** A model offered to the registry does not fit the job it names (other features or label than the job computed). */
+  MODEL_REJECTED: 'CLOUD_ERR_MODEL_REJECTED',
 } as const;
 
 /** One of the {@link CLOUD_ERR} codes. */
@@ -90,6 +94,8 @@ export const CLOUD_ERR_STATUS: Readonly<Record<CloudErrorCode, number>> = Object
   CLOUD_ERR_CONFLICT: 409,
   CLOUD_ERR_BATCH_REJECTED: 422,
   CLOUD_ERR_STATE: 409,
+  CLOUD_ERR_ROLLBACK_REFUSED: 409,
+  CLOUD_ERR_MODEL_REJECTED: 422,
 });
 
 /**
