@@ -5,12 +5,11 @@
  * and only the builder can fetch and decrypt the result — the plaintext moments exactly. Also:
  * restart re-queues a running job, cancel, the reveal deadline, refusals with codes.
  */
-import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { testCloud, MEMBERS, type TestCloud } from './_federation.ts';
-import { withPostgresDatabase } from '../trust/_postgres.ts';
+import { onBothDatabases } from '../trust/_postgres.ts';
 import { CloudError } from '../../src/cloud/errors.ts';
-import { openSql, type SqlClient } from '../../src/trust/storage/sql.ts';
+import type { SqlClient } from '../../src/trust/storage/sql.ts';
 import { sealBatch } from '../../src/compute/batch.ts';
 import { decodePartial } from '../../src/compute/partial.ts';
 import { makeRevealShare, receiveMoments } from '../../src/compute/reveal.ts';
@@ -119,22 +118,4 @@ async function exercise(sql: SqlClient): Promise<void> {
   }
 }
 
-test('cloud jobs on PGlite', async () => {
-  const sql = await openSql({ databaseUrl: null });
-  try {
-    await exercise(sql);
-  } finally {
-    await sql.close();
-  }
-});
-
-test('cloud jobs on a PostgreSQL server', async (t: TestContext) => {
-  await withPostgresDatabase(t, async (url) => {
-    const sql = await openSql({ databaseUrl: url });
-    try {
-      await exercise(sql);
-    } finally {
-      await sql.close();
-    }
-  });
-});
+onBothDatabases('cloud jobs', exercise);

@@ -3,17 +3,16 @@
  * once), conflicts and rejections with codes, retention and withdrawal with recorded deletions,
  * and a job over the lake's batches — on PGlite and on a PostgreSQL server.
  */
-import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { computeFederation, fillLake } from '../compute/fixture.ts';
-import { withPostgresDatabase } from '../trust/_postgres.ts';
+import { onBothDatabases } from '../trust/_postgres.ts';
 import { FileBlobStore } from '../../src/cloud/blobs.ts';
 import { Lake } from '../../src/cloud/lake.ts';
 import { CloudError } from '../../src/cloud/errors.ts';
-import { openSql, type SqlClient } from '../../src/trust/storage/sql.ts';
+import type { SqlClient } from '../../src/trust/storage/sql.ts';
 import { sealBatch } from '../../src/compute/batch.ts';
 import { planJob } from '../../src/compute/plan.ts';
 import { aggregateJob } from '../../src/compute/aggregate.ts';
@@ -95,22 +94,4 @@ async function exercise(sql: SqlClient): Promise<void> {
   }
 }
 
-test('lake on PGlite', async () => {
-  const sql = await openSql({ databaseUrl: null });
-  try {
-    await exercise(sql);
-  } finally {
-    await sql.close();
-  }
-});
-
-test('lake on a PostgreSQL server', async (t: TestContext) => {
-  await withPostgresDatabase(t, async (url) => {
-    const sql = await openSql({ databaseUrl: url });
-    try {
-      await exercise(sql);
-    } finally {
-      await sql.close();
-    }
-  });
-});
+onBothDatabases('lake', exercise);

@@ -5,7 +5,7 @@
  * server is unreachable the test is skipped with a clear message.
  */
 import { randomBytes } from 'node:crypto';
-import type { TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import pg from 'pg';
 
 const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -29,4 +29,22 @@ export async function withPostgresDatabase(t: TestContext, fn: (url: string) => 
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }
+}
+
+/**
+ * Registers two tests running `exercise` on a fresh database: PGlite in process, and a
+ * PostgreSQL server database of its own (skipped when the server is unreachable).
+ */
+export function onBothDatabases(name: string, exercise: (sql: import('../../src/trust/storage/sql.ts').SqlClient) => Promise<void>): void {
+  const run = async (databaseUrl: string | null): Promise<void> => {
+    const { openSql } = await import('../../src/trust/storage/sql.ts');
+    const sql = await openSql({ databaseUrl });
+    try {
+      await exercise(sql);
+    } finally {
+      await sql.close();
+    }
+  };
+  test(`${name} on PGlite`, () => run(null));
+  test(`${name} on a PostgreSQL server`, (t) => withPostgresDatabase(t, (url) => run(url)));
 }
