@@ -343,8 +343,10 @@ export class SealEngine implements Disposable {
       }
     };
     const h = make();
+    // SEAL's binding takes exactly a Uint8Array (a Node Buffer is refused): view the same memory.
+    const plain = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     try {
-      sealCall(`load ${kind}`, () => h.loadFromArray(this.#ctx, bytes));
+      sealCall(`load ${kind}`, () => h.loadFromArray(this.#ctx, plain));
     } catch (e) {
       h.delete();
       throw e;
