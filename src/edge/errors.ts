@@ -91,6 +91,24 @@ export const EDGE_ERR = {
   SPARKPLUG_DECODE: 'EDGE_ERR_SPARKPLUG_DECODE',
   /** A replayed CSV file cannot be read or a row is malformed (missing column, wrong field count, a value or timestamp that is not a number). */
   REPLAY_FORMAT: 'EDGE_ERR_REPLAY_FORMAT',
+  /** The gateway's records do not fit its dataset schema: a schema feature or label the source does not produce, or a policy range wider than the schema's. */
+  SCHEMA_MISMATCH: 'EDGE_ERR_SCHEMA_MISMATCH',
+  /** Encrypting a batch failed (the key or engine does not match the schema's parameter set); `cause` has the error of src/compute or src/he. */
+  SEAL: 'EDGE_ERR_SEAL',
+  /** SQLite failed to open, read or commit the outbox (disk full, corrupt file, wrong schema); `cause` has SQLite's error. */
+  OUTBOX_STORAGE: 'EDGE_ERR_OUTBOX_STORAGE',
+  /** The outbox file is owned by another process or connection (one owner per outbox). */
+  OUTBOX_LOCKED: 'EDGE_ERR_OUTBOX_LOCKED',
+  /** The outbox was used after `close()`. */
+  OUTBOX_CLOSED: 'EDGE_ERR_OUTBOX_CLOSED',
+  /** The outbox and the record buffer disagree (a buffer file replaced, a batch out of sequence): sealing would reuse or skip records. */
+  OUTBOX_MISMATCH: 'EDGE_ERR_OUTBOX_MISMATCH',
+  /** An upload failed for a reason that may pass (network, cloud unavailable, 5xx, 401/403/404/408/429); the uploader retries with backoff. */
+  UPLOAD: 'EDGE_ERR_UPLOAD',
+  /** The cloud refused a batch for good (another 4xx): it is parked in the outbox, not retried, and the queue moves on. */
+  UPLOAD_REJECTED: 'EDGE_ERR_UPLOAD_REJECTED',
+  /** The cloud holds other bytes under this batch id (409): parked, not retried. */
+  UPLOAD_CONFLICT: 'EDGE_ERR_UPLOAD_CONFLICT',
 } as const;
 
 /** One of the {@link EDGE_ERR} codes. */
