@@ -3,6 +3,7 @@
  * file only wires them into commander and turns typed errors into exit codes.
  */
 import { Command, CommanderError } from 'commander';
+import { registerCloudCommand } from './cloud.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerParamsCommand } from './params.ts';
 import { registerWorkerCommand } from './worker.ts';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerParamsCommand(program);
+  registerCloudCommand(program);
   registerDemoCommand(program);
   registerWorkerCommand(program);
   return program;

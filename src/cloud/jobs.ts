@@ -116,6 +116,8 @@ interface Row {
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+/** Abort reason of a shutdown: the job goes back to the queue instead of being cancelled. */
+const REQUEUE = Symbol('requeue');
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Options of {@link Jobs.open}. */
@@ -274,13 +276,37 @@ export class Jobs {
       await this.#set(id, { state: 'computed', done: job.plan.batches.length, aggregate }, ['running']);
       await this.#maybeOpenReveal(id);
     } catch (e) {
-      const cancelled = abort.signal.aborted;
-      await this.#set(id, { state: cancelled ? 'cancelled' : 'failed', error: e instanceof Error ? e.message : String(e) }, ['running']);
-      if (!cancelled) await this.#audit({ job: id, dataset: job.dataset, actor: 'cloud', tenant: fed.receiver, state: 'failed' });
+      if (abort.signal.reason === REQUEUE) {
+        await this.#set(id, { state: 'queued', done: 0 }, ['running']);
+      } else {
+        const cancelled = abort.signal.aborted;
+        await this.#set(id, { state: cancelled ? 'cancelled' : 'failed', error: e instanceof Error ? e.message : String(e) }, ['running']);
+        if (!cancelled) await this.#audit({ job: id, dataset: job.dataset, actor: 'cloud', tenant: fed.receiver, state: 'failed' });
+      }
     } finally {
       this.#running.delete(id);
     }
     return this.get(id);
+  }
+
+  /**
+   * For a graceful shutdown: lets running aggregations finish until `signal` aborts, then stops
+   * them and puts them back in the queue (the next start runs them again, with the same result).
+   *
+   * @example
+   * ```ts
+   * startCloud({ …, onShutdown: [(signal) => jobs.drain(signal)] });
+   * ```
+   */
+  async drain(signal: AbortSignal): Promise<void> {
+    const running = (): Promise<unknown>[] => [...this.#running.values()].map((a) => new Promise((r) => a.signal.addEventListener('abort', r, { once: true })));
+    while (this.#running.size > 0 && !signal.aborted) {
+      await Promise.race([new Promise((r) => setTimeout(r, 100)), new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
+    }
+    const waits = running();
+    for (const a of this.#running.values()) a.abort(REQUEUE);
+    await Promise.all(waits);
+    while (this.#running.size > 0) await new Promise((r) => setTimeout(r, 20));
   }
 
   /**

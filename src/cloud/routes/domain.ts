@@ -14,7 +14,7 @@
  * | `POST /v1/tenants/{t}/datasets` | `dataset.define` |
  * | `POST /v1/tenants/{t}/datasets/{d}/batches` | `data.ingest` (the plant's gateway) |
  * | `POST /v1/tenants/{t}/jobs` | `job.submit` |
- * | `GET /v1/tenants/{t}/jobs/{j}` | `log.read` (the receiver or a plant whose data it uses) |
+ * | `GET /v1/tenants/{t}/jobs/{j}`, `…/plan` | `log.read` (the receiver or a key holder) |
  * | `POST /v1/tenants/{t}/jobs/{j}/approvals` | `job.approve` (the plant's admin) |
  * | `GET /v1/tenants/{t}/jobs/{j}/reveal-request`, `…/aggregate` | `decryption.share` (a key holder) |
  * | `POST /v1/tenants/{t}/jobs/{j}/reveal-shares` | `decryption.share` |
@@ -28,7 +28,7 @@ import {
   CeremonyParams, CreateDatasetRequest, CreateFederationRequest, Dataset, DatasetParams, Federation, FederationParams, IngestAnswer,
   Job, JobParams, MaterialParams, RevealRequest, ShareAccepted, SubmitJobRequest,
 } from '../../wire/domain.ts';
-import type { CloudRoutes } from '../context.ts';
+import type { CloudContext, CloudRoutes } from '../context.ts';
 import { CLOUD_ERR, CloudError } from '../errors.ts';
 import type { Federations } from '../federation.ts';
 import type { JobRecord, Jobs } from '../jobs.ts';
@@ -62,16 +62,18 @@ function jobView(j: JobRecord): Static<typeof Job> {
 }
 
 /**
- * The domain route plugin over `services`.
+ * The domain route plugin over `services`, or over the services a factory builds on the app's
+ * context (its database) when the app starts.
  *
  * @example
  * ```ts
  * const app = await buildApp({ ...options, routes: [domainRoutes({ federations, lake, jobs, engine })] });
  * ```
  */
-export function domainRoutes(services: DomainServices): CloudRoutes {
-  const { federations, lake, jobs } = services;
-  return async (app) => {
+export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Promise<DomainServices>)): CloudRoutes {
+  return async (app, ctx) => {
+    const services = typeof given === 'function' ? await given(ctx) : given;
+    const { federations, lake, jobs } = services;
     app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: BINARY_LIMIT }, (_req, body, done) => done(null, body));
     const person = ['person'] as const;
 
@@ -161,6 +163,11 @@ export function domainRoutes(services: DomainServices): CloudRoutes {
       schema: { tags: ['job'], summary: 'A job: state, progress, approvals, shares', params: JobParams, response: { 200: Job, ...errorResponses(400, 401, 403, 404) } },
       config: { access: { action: 'log.read', tenant: 'tenant' } },
     }, async (req) => jobView(await visibleJob(req.params.job, req.params.tenant)));
+
+    app.get('/v1/tenants/:tenant/jobs/:job/plan', {
+      schema: { tags: ['job'], summary: 'A job\'s plan: the pinned batches, plants, records and statistics (no values)', params: JobParams, response: { 200: Type.Unknown(), ...errorResponses(400, 401, 403, 404) } },
+      config: { access: { action: 'log.read', tenant: 'tenant' } },
+    }, async (req) => (await visibleJob(req.params.job, req.params.tenant)).plan);
 
     app.post('/v1/tenants/:tenant/jobs/:job/approvals', {
       schema: { tags: ['job'], summary: 'The plant admin approves the reveal of a job using the plant\'s data', params: JobParams, response: { 200: Job, ...errorResponses(400, 401, 403, 404, 409) } },

@@ -1,0 +1,127 @@
+/**
+ * `hedge cloud start` in code: the HTTPS service (server.ts) with the domain
+ * services (lake, federations, jobs) on its database, the transparency log as
+ * the audit sink of everything they do, and the embedded job runner (worker
+ * threads in this process). Jobs a crash left running are run again at start;
+ * at shutdown running jobs finish or go back to the queue.
+ */
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { SealEngine } from '../he/backend/seal.ts';
+import { preset } from '../he/params.ts';
+import { generateNoteSigner, parseSignerKey, type NoteSigner } from '../trust/note/keys.ts';
+import { KeyRing } from '../trust/note/key-ring.ts';
+import { TransparencyLog } from '../trust/log/transparency-log.ts';
+import { hashPayload, type LogEvent } from '../trust/events.ts';
+import type { SqlClient } from '../trust/storage/sql.ts';
+import { FileBlobStore } from './blobs.ts';
+import { CLOUD_ERR, CloudError } from './errors.ts';
+import { Federations, type CeremonyAudit } from './federation.ts';
+import { Jobs, type JobAudit } from './jobs.ts';
+import { Lake } from './lake.ts';
+import { domainRoutes } from './routes/domain.ts';
+import { startCloud, type RunningCloud, type StartCloudOptions } from './server.ts';
+
+/** The transparency log's origin line. */
+export const CLOUD_LOG_ORIGIN = 'hedge.cloud/log';
+
+/** Options of {@link startHedgeCloud}. */
+export interface HedgeCloudOptions extends Omit<StartCloudOptions, 'audit' | 'onShutdown'> {
+  /** The lake's blob folder (default `<dataDir>/lake`); share it with `hedge worker` processes. */
+  readonly lakeDir?: string;
+  /** Worker threads per job (default 2). */
+  readonly threads?: number;
+  /** Parameter presets this cloud serves; `TEST_INSECURE_*` only when allowed (tests). */
+  readonly allowInsecure?: boolean;
+}
+
+/** A running hedge cloud. */
+export interface HedgeCloud extends RunningCloud {
+  readonly lake: Lake;
+  readonly federations: Federations;
+  readonly jobs: Jobs;
+  readonly log: TransparencyLog;
+}
+
+async function loadOrCreateLogSigner(dataDir: string): Promise<NoteSigner> {
+  const file = path.join(dataDir, 'log-signer.key');
+  try {
+    const info = await stat(file);
+    if ((info.mode & 0o077) !== 0) throw new CloudError(CLOUD_ERR.CONFIG, `cannot start cloud: ${file} is readable by others (chmod 600)`);
+    return parseSignerKey((await readFile(file, 'utf8')).trim());
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const signer = generateNoteSigner(CLOUD_LOG_ORIGIN);
+    await writeFile(file, `${signer.toSignerKey()}\n`, { mode: 0o600, flag: 'wx' });
+    await chmod(file, 0o600);
+    return signer;
+  }
+}
+
+/**
+ * Starts the cloud with its domain services.
+ *
+ * @example
+ * ```ts
+ * const cloud = await startHedgeCloud({ dataDir: '/var/lib/hedge', port: 8443 });
+ * process.once('SIGTERM', () => void cloud.close());
+ * ```
+ */
+export async function startHedgeCloud(options: HedgeCloudOptions): Promise<HedgeCloud> {
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const signer = await loadOrCreateLogSigner(options.dataDir);
+  const blobs = await FileBlobStore.open(options.lakeDir ?? path.join(options.dataDir, 'lake'));
+  const engines = new Map<string, Promise<SealEngine>>();
+  const engine = (name: string): Promise<SealEngine> => {
+    let e = engines.get(name);
+    if (e === undefined) {
+      e = SealEngine.create(preset(name, { allowInsecure: options.allowInsecure ?? false }));
+      e.catch(() => engines.delete(name));
+      engines.set(name, e);
+    }
+    return e;
+  };
+  let log: TransparencyLog | undefined;
+  const record = async (kind: LogEvent['kind'], actor: string, tenant: string, subject: string, payload: string, details: LogEvent['details']): Promise<void> => {
+    await log!.append([{ kind, time: new Date().toISOString(), actor, tenant, subject, payloadHash: hashPayload(new TextEncoder().encode(payload)), details }]);
+  };
+  const ceremonyAudit = async (a: CeremonyAudit): Promise<void> =>
+    record('key_ceremony', a.member === 'cloud' ? 'cloud' : `keyholder.${a.member}`, a.member === 'cloud' ? 'cloud' : a.member, `federation/${a.federation}/${a.round}`, a.hash, { ceremony: a.federation, step: a.step });
+  const jobAudit = async (a: JobAudit): Promise<void> => {
+    if ('share' in a) await record('decryption_share', `keyholder.${a.actor}`, a.tenant, `job/${a.job}`, a.share, { round: a.job, ciphertext: a.share });
+    else await record('job', a.actor, a.tenant, `job/${a.job}`, a.job, { dataset: a.dataset, state: a.state });
+  };
+  let services: { lake: Lake; federations: Federations; jobs: Jobs } | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  const runQueued = (): void => {
+    queue = queue.then(() => services!.jobs.runQueued()).catch(() => {});
+  };
+  const cloud = await startCloud({
+    ...options,
+    audit: async (db: SqlClient) => {
+      log = await TransparencyLog.open({ sql: db, origin: CLOUD_LOG_ORIGIN, keys: new KeyRing([{ signer, notBefore: new Date(0) }]) });
+      return log;
+    },
+    onShutdown: [async (signal) => services?.jobs.drain(signal)],
+    app: {
+      ...options.app,
+      routes: [...(options.app?.routes ?? []), domainRoutes(async (ctx) => {
+        const lake = await Lake.open({ sql: ctx.db, blobs });
+        const federations = await Federations.open({ sql: ctx.db, blobs, engine, audit: ceremonyAudit });
+        const jobs = await Jobs.open({ sql: ctx.db, blobs, lake, federations, engine, threads: options.threads ?? 2, audit: jobAudit });
+        services = { lake, federations, jobs };
+        return { lake, federations, jobs, engine, onSubmitted: runQueued };
+      })],
+    },
+  });
+  runQueued(); // jobs a crash left behind
+  const close = cloud.close;
+  return {
+    ...cloud, ...services!, log: log!,
+    close: async () => {
+      await close();
+      await queue;
+      for (const e of engines.values()) (await e.catch(() => undefined))?.[Symbol.dispose]();
+    },
+  };
+}
