@@ -14,7 +14,7 @@
  * its state in memory and writes its files in place). Each deployment is reported through
  * `audit` as a transparency-log `deployment` event (src/trust/events.ts).
  */
-import type { LogEvent } from '../trust/events.ts';
+import { checkEvent, type LogEvent } from '../trust/events.ts';
 import { TrustError } from '../trust/errors.ts';
 import type { SqlClient } from '../trust/storage/sql.ts';
 import type { TufRepository, TufSigningKey } from '../trust/tuf/repository.ts';
@@ -171,7 +171,8 @@ export class Release {
    * checked before any is published; a fleet that already has this version gets its existing
    * record back. Returns one record per requested fleet, in the order asked.
    *
-   * @throws {TypeError} for a malformed model id, version, fleet list or actor
+   * @throws {TypeError} for a malformed model id, version, fleet list or actor (one the
+   *   transparency log could not record included)
    * @throws {CloudError} `CLOUD_ERR_NOT_FOUND` for an unknown version or fleet;
    *   `CLOUD_ERR_ACCESS_DENIED` when the tenant does not own the model;
    *   `CLOUD_ERR_ROLLBACK_REFUSED` when a fleet has a newer version of the model
@@ -190,6 +191,12 @@ export class Release {
       return Promise.reject(new TypeError(`cannot ${op}: fleets must be distinct fleet ids, at least one`));
     }
     if (typeof by !== 'string' || by.length === 0 || typeof tenant !== 'string' || tenant.length === 0) return Promise.reject(new TypeError(`cannot ${op}: by and tenant must be non-empty strings`));
+    try {
+      // Refused before publishing what the transparency log could not record afterwards.
+      for (const fleet of fleets) checkEvent({ kind: 'deployment', time: new Date(0).toISOString(), actor: by, tenant, subject: `model:${modelId}`, payloadHash: '0'.repeat(64), details: { model: modelId, version, fleet } });
+    } catch (cause) {
+      return Promise.reject(new TypeError(`cannot ${op}: ${(cause as Error).message.replace(/^cannot record event: /, '')}`, { cause }));
+    }
     return this.#serial(() => this.#release(op, modelId, version, fleets, by, tenant));
   }
 

@@ -127,7 +127,7 @@ async function exercise(sql: SqlClient): Promise<void> {
     for (const bad of [
       { ...good, modelId: '' }, { ...good, modelId: 5 }, { ...good, version: 0 }, { ...good, version: 1.5 }, { ...good, version: '3' },
       { ...good, fleets: [] }, { ...good, fleets: 'plant-a' }, { ...good, fleets: ['plant-a', 'plant-a'] }, { ...good, fleets: ['a/b'] },
-      { ...good, by: '' }, { ...good, tenant: undefined }, null,
+      { ...good, by: '' }, { ...good, by: 'ana smith' }, { ...good, tenant: undefined }, null,
     ]) {
       await assert.rejects(release.release(bad as unknown as typeof good), typeError, JSON.stringify(bad));
     }
