@@ -94,8 +94,8 @@ test('uploader: the cloud down for a while — the backlog grows and survives a 
   outbox = Outbox.open({ path: path.join(dir, 'outbox.db') });
   gw = openGateway(dir, f, outbox);
   t.after(() => { gw.close(); outbox.close(); });
-  m = outbox.metrics();
-  assert.deepEqual([m.backlogBatches, m.sentBatches, m.retries >= 4], [7, 0, true]);
+  const reopened = outbox.metrics();
+  assert.deepEqual([reopened.backlogBatches, reopened.sentBatches, reopened.retries >= 4], [7, 0, true]);
   const uploaded: number[] = [];
   uploader = new Uploader({ outbox, sink, backoff: { initialMs: 20, maxMs: 100 }, onUploaded: (e) => uploaded.push(e.batch.seq) });
   uploader.start();
