@@ -185,7 +185,7 @@ export class Jobs {
     if (input.requestedBy !== fed.receiver) throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot submit job: only the federation's receiver ${fed.receiver} submits jobs`);
     const receiverKey = sha256(await this.#o.federations.material(fed.id, 'receiverKey'));
     const dataset = await this.#o.lake.dataset(input.dataset);
-    if (dataset.params !== fed.preset) throw new CloudError(CLOUD_ERR.STATE, `cannot submit job: dataset ${dataset.id} uses ${dataset.params}, the federation ${fed.preset}`);
+    if (dataset.federation !== fed.id || dataset.params !== fed.preset) throw new CloudError(CLOUD_ERR.STATE, `cannot submit job: dataset ${dataset.id} belongs to federation ${dataset.federation}, not ${fed.id}`);
     const engine = await this.#o.engine(fed.preset);
     const plan = planJob(engine, dataset.schema, input.spec, await this.#o.lake.batches(dataset.id), fed.guards);
     const now = this.#now();

@@ -29,6 +29,7 @@ const DDL = [
   `CREATE TABLE IF NOT EXISTS cloud_dataset (
     id text PRIMARY KEY,
     owner text NOT NULL,
+    federation text NOT NULL,
     params text NOT NULL,
     schema jsonb NOT NULL,
     retention_days integer NOT NULL CHECK (retention_days > 0),
@@ -68,6 +69,8 @@ export interface DatasetRecord {
   readonly id: string;
   /** The tenant (machine builder) that owns it. */
   readonly owner: string;
+  /** The federation whose key holders' plants upload into it. */
+  readonly federation: string;
   /** Parameter preset its batches are encrypted under. */
   readonly params: string;
   readonly schema: DatasetSchema;
@@ -148,24 +151,25 @@ export class Lake {
    * @throws {TypeError|RangeError} for a malformed schema (src/models' checks) or id
    * @example
    * ```ts
-   * await lake.createDataset({ id: 'ai4i', owner: 'builder', params: 'BGV_AGG_8192', schema, retentionDays: 365 });
+   * await lake.createDataset({ id: 'ai4i', owner: 'builder', federation: 'ai4i', params: 'BGV_AGG_8192', schema, retentionDays: 365 });
    * ```
    */
-  async createDataset(def: { id: string; owner: string; params: string; schema: unknown; retentionDays: number }): Promise<DatasetRecord> {
+  async createDataset(def: { id: string; owner: string; federation: string; params: string; schema: unknown; retentionDays: number }): Promise<DatasetRecord> {
     if (typeof def?.id !== 'string' || !ID.test(def.id)) throw new TypeError('dataset id must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}');
     if (typeof def.owner !== 'string' || !ID.test(def.owner)) throw new TypeError('owner must be a tenant id');
+    if (typeof def.federation !== 'string' || !ID.test(def.federation)) throw new TypeError('federation must be a federation id');
     if (typeof def.params !== 'string' || def.params.length === 0) throw new TypeError('params must name a parameter preset');
     if (!Number.isInteger(def.retentionDays) || def.retentionDays < 1 || def.retentionDays > 36_500) throw new RangeError('retentionDays must be an integer in [1, 36500]');
     const schema = createSchema(def.schema);
-    const record: DatasetRecord = Object.freeze({ id: def.id, owner: def.owner, params: def.params, schema, retentionDays: def.retentionDays });
+    const record: DatasetRecord = Object.freeze({ id: def.id, owner: def.owner, federation: def.federation, params: def.params, schema, retentionDays: def.retentionDays });
     const existing = await this.dataset(def.id).catch(() => undefined);
     if (existing !== undefined) {
       if (JSON.stringify(existing) !== JSON.stringify(record)) throw new CloudError(CLOUD_ERR.CONFLICT, `cannot create dataset ${def.id}: it exists with another definition`);
       return existing;
     }
     await this.#sql.query(
-      'INSERT INTO cloud_dataset (id, owner, params, schema, retention_days, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING',
-      [record.id, record.owner, record.params, JSON.stringify(schema), record.retentionDays, this.#now()],
+      'INSERT INTO cloud_dataset (id, owner, federation, params, schema, retention_days, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING',
+      [record.id, record.owner, record.federation, record.params, JSON.stringify(schema), record.retentionDays, this.#now()],
     );
     return this.dataset(def.id);
   }
@@ -176,11 +180,11 @@ export class Lake {
    * @throws {CloudError} `CLOUD_ERR_NOT_FOUND`
    */
   async dataset(id: string): Promise<DatasetRecord> {
-    const rows = await this.#sql.query<{ id: string; owner: string; params: string; schema: unknown; retention_days: number }>('SELECT id, owner, params, schema, retention_days FROM cloud_dataset WHERE id = $1', [id]);
+    const rows = await this.#sql.query<{ id: string; owner: string; federation: string; params: string; schema: unknown; retention_days: number }>('SELECT id, owner, federation, params, schema, retention_days FROM cloud_dataset WHERE id = $1', [id]);
     if (rows.length === 0) throw new CloudError(CLOUD_ERR.NOT_FOUND, `cannot read dataset: no dataset ${JSON.stringify(id)}`);
     const r = rows[0];
     const schema = createSchema(typeof r.schema === 'string' ? JSON.parse(r.schema) : r.schema);
-    return Object.freeze({ id: r.id, owner: r.owner, params: r.params, schema, retentionDays: Number(r.retention_days) });
+    return Object.freeze({ id: r.id, owner: r.owner, federation: r.federation, params: r.params, schema, retentionDays: Number(r.retention_days) });
   }
 
   /**

@@ -55,7 +55,7 @@ export const CreateDatasetRequest = Type.Object({
 }, { additionalProperties: false });
 
 /** A dataset as the API shows it. */
-export const Dataset = Type.Object({ id: ResourceId, owner: TenantId, params: Type.String(), schema: Type.Unknown(), retentionDays: Type.Integer() });
+export const Dataset = Type.Object({ id: ResourceId, owner: TenantId, federation: ResourceId, params: Type.String(), schema: Type.Unknown(), retentionDays: Type.Integer() });
 
 /** `{tenant, dataset}`. */
 export const DatasetParams = Type.Object({ tenant: TenantId, dataset: ResourceId }, { additionalProperties: false });

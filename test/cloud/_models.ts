@@ -23,7 +23,7 @@ export const SCHEMA = {
 
 /** Creates dataset `mills` and uploads 300/400/500 records of plants a/b/c in batches of 200. */
 export async function uploadMills(c: TestCloud): Promise<void> {
-  const dataset = await c.lake.createDataset({ id: 'mills', owner: 'builder', params: c.engine.params.name, schema: SCHEMA, retentionDays: 365 });
+  const dataset = await c.lake.createDataset({ id: 'mills', owner: 'builder', federation: 'mills', params: c.engine.params.name, schema: SCHEMA, retentionDays: 365 });
   for (const [k, plant] of PLANTS.entries()) {
     const rows = Array.from({ length: 300 + 100 * k }, (_, i) => [(i * 41 + k * 7) % 3000, (i * 17 + k) % 80]);
     const data = quantiseDataset(dataset.schema, rows, rows.map((r) => (r[1] > 70 ? 'fail' : 'ok')));

@@ -27,7 +27,7 @@ const SCHEMA = {
 };
 
 async function upload(c: TestCloud): Promise<QuantisedDataset[]> {
-  const dataset = await c.lake.createDataset({ id: 'mills', owner: 'builder', params: c.engine.params.name, schema: SCHEMA, retentionDays: 365 });
+  const dataset = await c.lake.createDataset({ id: 'mills', owner: 'builder', federation: 'mills', params: c.engine.params.name, schema: SCHEMA, retentionDays: 365 });
   const all: QuantisedDataset[] = [];
   for (const [k, plant] of ['plant-a', 'plant-b', 'plant-c'].entries()) {
     const rows = Array.from({ length: 300 + 100 * k }, (_, i) => [(i * 41 + k * 7) % 3000, (i * 17 + k) % 80]);

@@ -33,9 +33,9 @@ async function exercise(sql: SqlClient): Promise<void> {
   try {
     const blobs = await FileBlobStore.open(dir);
     const lake = await Lake.open({ sql, blobs, now: () => now });
-    const dataset = await lake.createDataset({ id: 'mills', owner: 'builder', params: e.params.name, schema: SCHEMA, retentionDays: 30 });
-    assert.equal((await lake.createDataset({ id: 'mills', owner: 'builder', params: e.params.name, schema: SCHEMA, retentionDays: 30 })).id, 'mills', 'same definition: no-op');
-    await assert.rejects(lake.createDataset({ id: 'mills', owner: 'builder', params: e.params.name, schema: SCHEMA, retentionDays: 31 }), code('CLOUD_ERR_CONFLICT'));
+    const dataset = await lake.createDataset({ id: 'mills', owner: 'builder', federation: 'mills', params: e.params.name, schema: SCHEMA, retentionDays: 30 });
+    assert.equal((await lake.createDataset({ id: 'mills', owner: 'builder', federation: 'mills', params: e.params.name, schema: SCHEMA, retentionDays: 30 })).id, 'mills', 'same definition: no-op');
+    await assert.rejects(lake.createDataset({ id: 'mills', owner: 'builder', federation: 'mills', params: e.params.name, schema: SCHEMA, retentionDays: 31 }), code('CLOUD_ERR_CONFLICT'));
 
     const plants = new Map<string, QuantisedDataset>(['p1', 'p2', 'p3'].map((p, k) => {
       const rows = Array.from({ length: 700 }, (_, i) => [(i * 37 + k) % 3000, (i * 13 + k) % 80]);

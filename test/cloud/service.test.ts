@@ -7,82 +7,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gatewayKey } from './_fixtures.ts';
+import { call, ceremonyOverHttps, kill, ok, revealOverHttps, startServer, type Identity } from './_https.ts';
 import { SealEngine } from '../../src/he/backend/seal.ts';
 import { preset } from '../../src/he/params.ts';
-import { PartySecret } from '../../src/he/mhe/secret.ts';
-import { PublicKeyProtocol } from '../../src/he/mhe/public-key-gen.ts';
-import { RelinKeyProtocol } from '../../src/he/mhe/relin-key-gen.ts';
-import { ShareLedger } from '../../src/he/mhe/ledger.ts';
-import { sumRevealInput } from '../../src/he/mhe/sum-input.ts';
-import { CiphertextCodec, PublicKeyCodec, PublicKeyShareCodec, RelinKeyShare1Codec, RelinKeyShare2Codec } from '../../src/he/wire.ts';
+import { CiphertextCodec, PublicKeyCodec } from '../../src/he/wire.ts';
 import { sealBatch } from '../../src/compute/batch.ts';
-import { decodePartial } from '../../src/compute/partial.ts';
-import { makeRevealShare, receiveMoments } from '../../src/compute/reveal.ts';
+import { receiveMoments } from '../../src/compute/reveal.ts';
 import type { JobPlan } from '../../src/compute/plan.ts';
 import { computeMoments } from '../../src/models/moments.ts';
 import { createSchema, quantiseDataset } from '../../src/models/schema.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PLANTS = ['plant-a', 'plant-b', 'plant-c'];
 const PASSWORD = 'correct horse battery staple';
-
-interface Server { child: ChildProcess; url: string }
-interface Answer { status: number; body: Buffer; json<T = Record<string, unknown>>(): T }
-interface Identity { ca: string; token?: string; cert?: string; key?: string }
-
-function startServer(dataDir: string, port: number, users: string): Promise<Server> {
-  const child = spawn(process.execPath, ['bin/hedge.js', 'cloud', 'start', '--data-dir', dataDir, '--port', String(port), '--bootstrap', users, '--threads', '1'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (https:\/\/[^\s]+)/.exec(err);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on('exit', (code, signal) => reject(new Error(`cloud exited (${code ?? signal}): ${err}`)));
-  });
-}
-
-function kill(s: Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (s.child.exitCode !== null || s.child.signalCode !== null) return resolve();
-    s.child.once('exit', () => resolve());
-    s.child.kill('SIGKILL');
-  });
-}
-
-function call(base: string, who: Identity, method: string, url: string, body?: unknown): Promise<Answer> {
-  const binary = body instanceof Uint8Array;
-  const payload = body === undefined ? undefined : binary ? Buffer.from(body as Uint8Array) : Buffer.from(JSON.stringify(body));
-  const headers: Record<string, string> = {};
-  if (payload !== undefined) headers['content-type'] = binary ? 'application/octet-stream' : 'application/json';
-  if (who.token) headers.authorization = `Bearer ${who.token}`;
-  return new Promise((resolve, reject) => {
-    const req = httpsRequest(`${base}${url}`, { method, headers, ca: who.ca, cert: who.cert, key: who.key, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const b = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, body: b, json: <T>() => JSON.parse(b.toString()) as T });
-      });
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-async function ok(p: Promise<Answer>, ...status: number[]): Promise<Answer> {
-  const a = await p;
-  assert.ok((status.length ? status : [200]).includes(a.status), `HTTP ${a.status}: ${a.body.toString().slice(0, 300)}`);
-  return a;
-}
 
 test('hedge cloud start survives SIGKILL during ingestion and during a job', { timeout: 240_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-service-'));
@@ -112,17 +52,7 @@ test('hedge cloud start survives SIGKILL during ingestion and during a job', { t
     // The key ceremony, from the key holders.
     const members = [...PLANTS.map((tenant) => ({ tenant, role: 'plant' })), { tenant: 'builder', role: 'builder' }];
     const fed = (await ok(call(server.url, alice, 'POST', '/v1/tenants/builder/federations', { id: 'mills', preset: engine.params.name, members, guards: { minPlants: 3, minRecords: 1000 } }), 201)).json<{ seed: string }>();
-    const seed = Buffer.from(fed.seed, 'hex');
-    const secrets = new Map(members.map((m) => [m.tenant, PartySecret.generate(engine)]));
-    const pkp = new PublicKeyProtocol(engine);
-    const crp = pkp.sampleCrp(seed);
-    for (const m of members) await ok(call(server.url, as(m.tenant), 'POST', `/v1/tenants/${m.tenant}/federations/mills/ceremony/pk`, PublicKeyShareCodec.toBytes(engine, pkp.genShare(secrets.get(m.tenant)!, crp))));
-    const rkp = new RelinKeyProtocol(engine);
-    const rcrp = rkp.sampleCrp(seed);
-    const r1 = new Map(members.map((m) => [m.tenant, rkp.genShareRound1(secrets.get(m.tenant)!, rcrp)]));
-    for (const m of members) await ok(call(server.url, as(m.tenant), 'POST', `/v1/tenants/${m.tenant}/federations/mills/ceremony/rlk1`, RelinKeyShare1Codec.toBytes(engine, r1.get(m.tenant)!.public)));
-    const agg1 = RelinKeyShare1Codec.fromBytes(engine, (await ok(call(server.url, as('plant-a'), 'GET', '/v1/tenants/plant-a/federations/mills/material/relin-round1'))).body);
-    for (const m of members) await ok(call(server.url, as(m.tenant), 'POST', `/v1/tenants/${m.tenant}/federations/mills/ceremony/rlk2`, RelinKeyShare2Codec.toBytes(engine, rkp.genShareRound2(secrets.get(m.tenant)!, r1.get(m.tenant)!.secret, agg1))));
+    const { secrets } = await ceremonyOverHttps(server.url, engine, 'mills', fed.seed, members.map((m) => m.tenant), as);
     using builderSk = engine.generateSecretKey();
     using builderPk = engine.publicKeyFor(builderSk);
     await ok(call(server.url, alice, 'PUT', '/v1/tenants/builder/federations/mills/receiver-key', PublicKeyCodec.toBytes(engine, builderPk)));
@@ -169,15 +99,7 @@ test('hedge cloud start survives SIGKILL during ingestion and during a job', { t
     for (let i = 0; i < 400 && (await state()) !== 'computed'; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal(await state(), 'computed');
     for (const p of PLANTS) await ok(call(server.url, await login(`admin-${p}`), 'POST', `/v1/tenants/${p}/jobs/job-1/approvals`));
-    for (const m of members) {
-      const who = as(m.tenant);
-      const req = (await ok(call(server.url, who, 'GET', `/v1/tenants/${m.tenant}/jobs/job-1/reveal-request`))).json<{ plan: JobPlan; parties: number }>();
-      const accs = decodePartial(engine, (await ok(call(server.url, who, 'GET', `/v1/tenants/${m.tenant}/jobs/job-1/aggregate`))).body, req.plan.aggregation.stats.length);
-      using receiver = PublicKeyCodec.fromBytes(engine, (await ok(call(server.url, who, 'GET', `/v1/tenants/${m.tenant}/federations/mills/material/receiver-key`))).body);
-      const share = makeRevealShare(engine, secrets.get(m.tenant)!, { jobId: 'job-1', plan: req.plan, input: sumRevealInput(engine, accs), receiver, parties: req.parties }, { minPlants: 3, minRecords: 1000 }, new ShareLedger());
-      for (const ct of accs) ct[Symbol.dispose]();
-      await ok(call(server.url, who, 'POST', `/v1/tenants/${m.tenant}/jobs/job-1/reveal-shares`, share));
-    }
+    await revealOverHttps(server.url, engine, 'job-1', 'mills', secrets, as, { minPlants: 3, minRecords: 1000 });
     const result = (await ok(call(server.url, alice, 'GET', '/v1/tenants/builder/jobs/job-1/result'))).body;
     using switched = CiphertextCodec.fromBytes(engine, result);
     await ok(call(server.url, as('plant-a'), 'GET', '/v1/tenants/plant-a/jobs/job-1/reveal-request'), 409);

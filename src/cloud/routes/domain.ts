@@ -125,7 +125,7 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
       if (f.receiver !== req.params.tenant) throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot define dataset: federation ${f.id} belongs to ${f.receiver}`);
       let d;
       try {
-        d = await lake.createDataset({ id: req.body.id, owner: req.params.tenant, params: f.preset, schema: req.body.schema, retentionDays: req.body.retentionDays });
+        d = await lake.createDataset({ id: req.body.id, owner: req.params.tenant, federation: f.id, params: f.preset, schema: req.body.schema, retentionDays: req.body.retentionDays });
       } catch (e) {
         if (e instanceof TypeError || e instanceof RangeError) throw new CloudError(CLOUD_ERR.VALIDATION, `cannot define dataset: ${e.message}`, { cause: e });
         throw e;
@@ -139,6 +139,10 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
       config: { access: { action: 'data.ingest', tenant: 'tenant', principals: ['gateway'] } },
     }, async (req, reply) => {
       const dataset = await lake.dataset(req.params.dataset);
+      const fed = await federations.get(dataset.federation);
+      if (!fed.members.some((m) => m.tenant === req.params.tenant && m.role === 'plant')) {
+        throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot ingest batch: ${req.params.tenant} is not a plant of federation ${fed.id}`);
+      }
       const r = await lake.ingest({ dataset: dataset.id, plant: req.params.tenant, bytes: bytesOf(req.body), engine: await services.engine(dataset.params) });
       return reply.code(r.status === 'stored' ? 201 : 200).send({ status: r.status, batchId: r.ref.batchId, contentHash: r.ref.contentHash, records: r.ref.recordCount });
     });

@@ -1,0 +1,120 @@
+/**
+ * Test helper: the cloud as a process (`hedge cloud start`) and an HTTPS client with a trusted CA
+ * and an optional bearer token or gateway client certificate. Exports only.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpsRequest } from 'node:https';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** A `hedge cloud start` child process and its URL. */
+export interface Server { child: ChildProcess; url: string }
+/** An HTTPS answer. */
+export interface Answer { status: number; body: Buffer; json<T = Record<string, unknown>>(): T }
+/** Who calls: the CA to trust, and a bearer token or a client certificate. */
+export interface Identity { ca: string; token?: string; cert?: string; key?: string }
+
+/** Starts `hedge cloud start` on `port` with a bootstrap users file; resolves once it listens. */
+export function startServer(dataDir: string, port: number, users: string): Promise<Server> {
+  const child = spawn(process.execPath, ['bin/hedge.js', 'cloud', 'start', '--data-dir', dataDir, '--port', String(port), '--bootstrap', users, '--threads', '1'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /listening on (https:\/\/[^\s]+)/.exec(err);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on('exit', (code, signal) => reject(new Error(`cloud exited (${code ?? signal}): ${err}`)));
+  });
+}
+
+/** SIGKILLs the server and waits for it to exit. */
+export function kill(s: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (s.child.exitCode !== null || s.child.signalCode !== null) return resolve();
+    s.child.once('exit', () => resolve());
+    s.child.kill('SIGKILL');
+  });
+}
+
+/** One HTTPS request (JSON or binary body). */
+export function call(base: string, who: Identity, method: string, url: string, body?: unknown): Promise<Answer> {
+  const binary = body instanceof Uint8Array;
+  const payload = body === undefined ? undefined : binary ? Buffer.from(body as Uint8Array) : Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string> = {};
+  if (payload !== undefined) headers['content-type'] = binary ? 'application/octet-stream' : 'application/json';
+  if (who.token) headers.authorization = `Bearer ${who.token}`;
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${base}${url}`, { method, headers, ca: who.ca, cert: who.cert, key: who.key, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const b = Buffer.concat(chunks);
+        resolve({ status: res.statusCode ?? 0, body: b, json: <T>() => JSON.parse(b.toString()) as T });
+      });
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Awaits an answer and asserts its status (default 200). */
+export async function ok(p: Promise<Answer>, ...status: number[]): Promise<Answer> {
+  const a = await p;
+  assert.ok((status.length ? status : [200]).includes(a.status), `HTTP ${a.status}: ${a.body.toString().slice(0, 300)}`);
+  return a;
+}
+
+
+/**
+ * Runs a federation's key ceremony over HTTPS: each member computes its public shares locally and
+ * posts them as its own identity. Returns the members' secrets and the collective public key.
+ */
+export async function ceremonyOverHttps(
+  base: string, engine: import('../../src/he/backend/seal.ts').SealEngine, federation: string, seedHex: string,
+  members: readonly string[], as: (tenant: string) => Identity,
+): Promise<{ secrets: Map<string, import('../../src/he/mhe/secret.ts').PartySecret>; publicKey: Uint8Array }> {
+  const { PartySecret } = await import('../../src/he/mhe/secret.ts');
+  const { PublicKeyProtocol } = await import('../../src/he/mhe/public-key-gen.ts');
+  const { RelinKeyProtocol } = await import('../../src/he/mhe/relin-key-gen.ts');
+  const { PublicKeyShareCodec, RelinKeyShare1Codec, RelinKeyShare2Codec } = await import('../../src/he/wire.ts');
+  const seed = Buffer.from(seedHex, 'hex');
+  const secrets = new Map(members.map((m) => [m, PartySecret.generate(engine)]));
+  const url = (m: string, rest: string): string => `/v1/tenants/${m}/federations/${federation}/${rest}`;
+  const pkp = new PublicKeyProtocol(engine);
+  const crp = pkp.sampleCrp(seed);
+  for (const m of members) await ok(call(base, as(m), 'POST', url(m, 'ceremony/pk'), PublicKeyShareCodec.toBytes(engine, pkp.genShare(secrets.get(m)!, crp))));
+  const rkp = new RelinKeyProtocol(engine);
+  const rcrp = rkp.sampleCrp(seed);
+  const r1 = new Map(members.map((m) => [m, rkp.genShareRound1(secrets.get(m)!, rcrp)]));
+  for (const m of members) await ok(call(base, as(m), 'POST', url(m, 'ceremony/rlk1'), RelinKeyShare1Codec.toBytes(engine, r1.get(m)!.public)));
+  const agg1 = RelinKeyShare1Codec.fromBytes(engine, (await ok(call(base, as(members[0]), 'GET', url(members[0], 'material/relin-round1')))).body);
+  for (const m of members) await ok(call(base, as(m), 'POST', url(m, 'ceremony/rlk2'), RelinKeyShare2Codec.toBytes(engine, rkp.genShareRound2(secrets.get(m)!, r1.get(m)!.secret, agg1))));
+  return { secrets, publicKey: (await ok(call(base, as(members[0]), 'GET', url(members[0], 'material/public-key')))).body };
+}
+
+/**
+ * Makes and posts every member's reveal share of a job over HTTPS, as key holders do.
+ */
+export async function revealOverHttps(
+  base: string, engine: import('../../src/he/backend/seal.ts').SealEngine, job: string, federation: string,
+  secrets: ReadonlyMap<string, import('../../src/he/mhe/secret.ts').PartySecret>, as: (tenant: string) => Identity, guards: { minPlants: number; minRecords: number },
+): Promise<void> {
+  const { decodePartial } = await import('../../src/compute/partial.ts');
+  const { makeRevealShare } = await import('../../src/compute/reveal.ts');
+  const { sumRevealInput } = await import('../../src/he/mhe/sum-input.ts');
+  const { ShareLedger } = await import('../../src/he/mhe/ledger.ts');
+  const { PublicKeyCodec } = await import('../../src/he/wire.ts');
+  for (const [m, secret] of secrets) {
+    const who = as(m);
+    const req = (await ok(call(base, who, 'GET', `/v1/tenants/${m}/jobs/${job}/reveal-request`))).json<{ plan: import('../../src/compute/plan.ts').JobPlan; parties: number }>();
+    const accs = decodePartial(engine, (await ok(call(base, who, 'GET', `/v1/tenants/${m}/jobs/${job}/aggregate`))).body, req.plan.aggregation.stats.length);
+    using receiver = PublicKeyCodec.fromBytes(engine, (await ok(call(base, who, 'GET', `/v1/tenants/${m}/federations/${federation}/material/receiver-key`))).body);
+    const share = makeRevealShare(engine, secret, { jobId: job, plan: req.plan, input: sumRevealInput(engine, accs), receiver, parties: req.parties }, guards, new ShareLedger());
+    for (const ct of accs) ct[Symbol.dispose]();
+    await ok(call(base, who, 'POST', `/v1/tenants/${m}/jobs/${job}/reveal-shares`, share));
+  }
+}
