@@ -299,7 +299,7 @@ export class Gateway {
         }
         if (sample.kind !== 'sample') throw new EdgeTypeError(`cannot ${op}: ${name} must be a shared sample or gap (the gateway's source is samples), got ${describe(input)}`);
         aObject(op, `${name}.values`, sample.values);
-        const r = this.#row(sample.t, sample.t, (f) => sample.values[f], sample.label);
+        const r = this.#row(sample.t, sample.t, (f) => (Object.hasOwn(sample.values, f) ? sample.values[f] : undefined), sample.label);
         if (typeof r === 'string') rejected[r]++;
         else rows.push(r);
       } else {

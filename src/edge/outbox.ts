@@ -24,7 +24,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { aFunction, aInteger, aObject, aString, describe } from './assert.ts';
-import { EDGE_ERR, EdgeError, EdgeTypeError } from './errors.ts';
+import { EDGE_ERR, EdgeError, EdgeRangeError, EdgeTypeError } from './errors.ts';
 
 /** A sealed batch in the outbox. */
 export interface OutboxBatch {
@@ -301,6 +301,8 @@ export class Outbox {
   head(dataset: string, plant: string): OutboxBatch | undefined {
     const op = 'read outbox';
     this.#open(op);
+    aString(op, 'dataset', dataset);
+    aString(op, 'plant', plant);
     const row = this.#read(op, () => this.#sql.head.get(dataset, plant) as BatchRow | undefined);
     return row === undefined ? undefined : Object.freeze({ ...meta(row), bytes: row.bytes });
   }
@@ -316,6 +318,8 @@ export class Outbox {
   markSent(batch: Pick<OutboxBatch, 'dataset' | 'plant' | 'seq'>, status: 'stored' | 'duplicate'): void {
     const op = 'mark batch sent';
     this.#open(op);
+    aBatch(op, batch);
+    if (status !== 'stored' && status !== 'duplicate') throw new EdgeRangeError(`cannot ${op}: status must be 'stored' or 'duplicate', got ${describe(status)}`);
     this.#transaction(op, () => {
       const row = this.#sql.delete.get(batch.dataset, batch.plant, batch.seq) as { size: number } | undefined;
       if (row === undefined) return;
@@ -337,6 +341,7 @@ export class Outbox {
   markRetry(batch: Pick<OutboxBatch, 'dataset' | 'plant' | 'seq'>): void {
     const op = 'count upload retry';
     this.#open(op);
+    aBatch(op, batch);
     this.#transaction(op, () => {
       this.#sql.attempt.run(batch.dataset, batch.plant, batch.seq);
       this.#bump('retries', 1);
@@ -355,6 +360,9 @@ export class Outbox {
   park(batch: Pick<OutboxBatch, 'dataset' | 'plant' | 'seq'>, code: string, reason: string): void {
     const op = 'park batch';
     this.#open(op);
+    aBatch(op, batch);
+    aString(op, 'code', code);
+    aString(op, 'reason', reason);
     this.#transaction(op, () => {
       const changed = Number(this.#sql.park.run(code, reason.slice(0, 2000), batch.dataset, batch.plant, batch.seq).changes);
       if (changed > 0) this.#bump('parked', changed);
@@ -489,6 +497,13 @@ interface BatchRow {
   bytes: Uint8Array;
   sealed_at: number;
   attempts: number;
+}
+
+function aBatch(op: string, batch: unknown): asserts batch is Pick<OutboxBatch, 'dataset' | 'plant' | 'seq'> {
+  aObject(op, 'batch', batch);
+  aString(op, 'batch.dataset', batch.dataset);
+  aString(op, 'batch.plant', batch.plant);
+  aInteger(op, 'batch.seq', batch.seq, 1);
 }
 
 function meta(r: Omit<BatchRow, 'bytes'>): Omit<OutboxBatch, 'bytes'> {

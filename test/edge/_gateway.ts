@@ -69,7 +69,9 @@ export async function testLake(engine: SealEngine): Promise<TestLake> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-gw-lake-'));
   const sql = await openSql({ databaseUrl: null });
   const lake = await Lake.open({ sql, blobs: await FileBlobStore.open(dir) });
-  await lake.createDataset({ id: DATASET, owner: 'builder', params: engine.params.name, schema: SCHEMA_LITERAL, retentionDays: 3650 });
+  // `federation` is being added to datasets (src/cloud); a variable, not a literal, fits both signatures.
+  const definition = { id: DATASET, owner: 'builder', federation: DATASET, params: engine.params.name, schema: SCHEMA_LITERAL, retentionDays: 3650 };
+  await lake.createDataset(definition);
   return {
     sql, lake, dir,
     close: async () => {
