@@ -11,6 +11,16 @@ import assert from 'node:assert/strict';
 import { Type } from '@sinclair/typebox';
 import type { CloudRoutes } from '../../src/cloud/context.ts';
 import { decodeEvent, encodeEvent } from '../../src/trust/events.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FileBlobStore } from '../../src/cloud/blobs.ts';
+import { Federations } from '../../src/cloud/federation.ts';
+import { Jobs } from '../../src/cloud/jobs.ts';
+import { Lake } from '../../src/cloud/lake.ts';
+import { domainRoutes } from '../../src/cloud/routes/domain.ts';
+import { SealEngine } from '../../src/he/backend/seal.ts';
+import { preset } from '../../src/he/params.ts';
 import { enrolGateway, makeApp, presentCertificatesFromHeader, withCertificate, type TestApp } from './_fixtures.ts';
 
 // x = allowed in the tenant where the caller holds its role.
@@ -25,6 +35,21 @@ GET    /v1/tenants/:tenant/roles                           x  .  .  .  .  .
 PUT    /v1/tenants/:tenant/roles/:role/:subject            x  .  .  .  .  .
 DELETE /v1/tenants/:tenant/roles/:role/:subject            x  .  .  .  .  .
 GET    /v1/tenants/:tenant/test/gateway-only               .  .  .  .  x  .
+POST   /v1/tenants/:tenant/federations                     .  x  .  .  .  .
+GET    /v1/tenants/:tenant/federations/:federation         .  x  .  .  x  .
+POST   /v1/tenants/:tenant/federations/:federation/ceremony/:round .  x  .  .  x  .
+GET    /v1/tenants/:tenant/federations/:federation/material/:what .  x  .  .  x  .
+PUT    /v1/tenants/:tenant/federations/:federation/receiver-key .  x  .  .  .  .
+POST   /v1/tenants/:tenant/datasets                        .  x  .  .  .  .
+POST   /v1/tenants/:tenant/datasets/:dataset/batches       .  .  .  .  x  .
+POST   /v1/tenants/:tenant/jobs                            .  x  .  .  .  .
+GET    /v1/tenants/:tenant/jobs/:job                       x  x  .  x  x  .
+GET    /v1/tenants/:tenant/jobs/:job/plan                  x  x  .  x  x  .
+POST   /v1/tenants/:tenant/jobs/:job/approvals             x  .  .  .  .  .
+GET    /v1/tenants/:tenant/jobs/:job/reveal-request        .  x  .  .  x  .
+GET    /v1/tenants/:tenant/jobs/:job/aggregate             .  x  .  .  x  .
+POST   /v1/tenants/:tenant/jobs/:job/reveal-shares         .  x  .  .  x  .
+GET    /v1/tenants/:tenant/jobs/:job/result                .  x  .  .  .  .
 `;
 const COLUMNS = ['PA', 'MB', 'CO', 'AU', 'EG', 'NO'] as const;
 const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'POST /v1/auth/token', 'POST /v1/enrol'];
@@ -48,23 +73,53 @@ function requestFor(route: string, tenant: string): { method: string; url: strin
     .replace(':tenant', tenant)
     .replace(':gateway', 'gw-absent')
     .replace(':role', 'auditor')
-    .replace(':subject', method === 'PUT' ? 'carol' : 'nobody-holds-this');
-  const payload = route.startsWith('POST /v1/tenants/:tenant/enrolments') ? { gateway: 'gw-new' } : undefined;
+    .replace(':subject', method === 'PUT' ? 'carol' : 'nobody-holds-this')
+    .replace(':federation', 'fed-absent')
+    .replace(':round', 'pk')
+    .replace(':what', 'public-key')
+    .replace(':dataset', 'ds-absent')
+    .replace(':job', 'job-absent');
+  const payloads: Record<string, object> = {
+    'POST /v1/tenants/:tenant/enrolments': { gateway: 'gw-new' },
+    'POST /v1/tenants/:tenant/federations': {
+      id: `fed-${tenant}`, preset: 'TEST_INSECURE_BGV_2048', members: [{ tenant, role: 'builder' }, { tenant: 'plant-z', role: 'plant' }], guards: { minPlants: 1, minRecords: 1 },
+    },
+    'POST /v1/tenants/:tenant/datasets': { id: 'ds-new', federation: 'fed-absent', schema: { features: [{ name: 'a', lo: 0, hi: 1 }] }, retentionDays: 1 },
+    'POST /v1/tenants/:tenant/jobs': { federation: 'fed-absent', dataset: 'ds-absent', spec: { features: ['a'], label: false } },
+  };
+  const payload = payloads[`${method} ${path}`];
   return payload ? { method, url, payload } : { method, url };
 }
 
 let t: TestApp;
 let gatewayCert: string;
 
+let lakeDir: string;
+
 before(async () => {
-  t = await makeApp({ routes: [gatewayOnly] });
+  lakeDir = mkdtempSync(path.join(os.tmpdir(), 'hedge-access-'));
+  const engine = SealEngine.create(preset('TEST_INSECURE_BGV_2048', { allowInsecure: true }));
+  const engineOf = async (name: string): Promise<SealEngine> => {
+    if (name !== 'TEST_INSECURE_BGV_2048') throw new RangeError(`unknown preset ${name}`);
+    return engine;
+  };
+  const domain = domainRoutes(async (ctx) => {
+    const blobs = await FileBlobStore.open(lakeDir);
+    const lake = await Lake.open({ sql: ctx.db, blobs });
+    const federations = await Federations.open({ sql: ctx.db, blobs, engine: engineOf });
+    return { lake, federations, jobs: await Jobs.open({ sql: ctx.db, blobs, lake, federations, engine: engineOf }), engine: engineOf };
+  });
+  t = await makeApp({ routes: [gatewayOnly, domain] });
   presentCertificatesFromHeader(t.app);
   const roles = { PA: 'plant_admin', MB: 'machine_builder', CO: 'cloud_operator', AU: 'auditor' } as const;
   for (const [col, role] of Object.entries(roles)) await t.grant(`user-${col.toLowerCase()}`, role, 'plant-a');
   await t.grant('admin-plant-a', 'plant_admin', 'plant-a');
   gatewayCert = (await enrolGateway(t, 'plant-a', 'gw-1')).certificate;
 });
-after(() => t.close());
+after(async () => {
+  await t.close();
+  rmSync(lakeDir, { recursive: true, force: true });
+});
 
 async function headersFor(col: (typeof COLUMNS)[number]): Promise<Record<string, string>> {
   if (col === 'EG') return withCertificate(gatewayCert);

@@ -118,7 +118,7 @@ export interface LakeFront {
   close(): Promise<void>;
 }
 
-/** Serves `POST /v1/datasets/:dataset/batches` over a lake for the bearer token {@link TOKEN}. */
+/** Serves `POST /v1/tenants/:plant/datasets/:dataset/batches` (the cloud's route) over a lake for the bearer token {@link TOKEN}. */
 export async function serveLake(lake: Lake, engine: SealEngine): Promise<LakeFront> {
   let server: Server | undefined;
   let port = 0;
@@ -144,14 +144,14 @@ export async function serveLake(lake: Lake, engine: SealEngine): Promise<LakeFro
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const m = /^\/v1\/datasets\/([^/]+)\/batches$/.exec(req.url ?? '');
+    const m = /^\/v1\/tenants\/([^/]+)\/datasets\/([^/]+)\/batches$/.exec(req.url ?? '');
     if (req.method !== 'POST' || m === null) return answer(res, 404, { code: 'CLOUD_ERR_ROUTE_NOT_FOUND', message: 'no route' });
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return answer(res, 401, { code: 'CLOUD_ERR_UNAUTHENTICATED', message: 'no credentials' });
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const bytes = new Uint8Array(Buffer.concat(chunks));
     try {
-      const { status } = await lake.ingest({ dataset: decodeURIComponent(m[1]), plant: PLANT, bytes, engine });
+      const { status } = await lake.ingest({ dataset: decodeURIComponent(m[2]), plant: decodeURIComponent(m[1]), bytes, engine });
       if (front.dropAnswers > 0) {
         front.dropAnswers--;
         front.statuses.push(0);

@@ -199,7 +199,7 @@ test('http sink: the status contract, timeouts, a token provider; typed errors f
   const sink = new HttpSink({ url, token: () => `t${++tokens}`, timeoutMs: 200 });
   const bytes = new Uint8Array(1000);
   assert.equal(await sink.upload('mills x', PLANT, bytes), 'stored');
-  assert.deepEqual(seen[0], { url: '/base/v1/datasets/mills%20x/batches', auth: 'Bearer t1', type: 'application/octet-stream', length: 1000 });
+  assert.deepEqual(seen[0], { url: `/base/v1/tenants/${PLANT}/datasets/mills%20x/batches`, auth: 'Bearer t1', type: 'application/octet-stream', length: 1000 });
   status = 200;
   assert.equal(await sink.upload(DATASET, PLANT, bytes), 'duplicate');
   const expect: [number, string][] = [

@@ -28,6 +28,8 @@ import {
   CeremonyParams, CreateDatasetRequest, CreateFederationRequest, Dataset, DatasetParams, Federation, FederationParams, IngestAnswer,
   Job, JobParams, MaterialParams, RevealRequest, ShareAccepted, SubmitJobRequest,
 } from '../../wire/domain.ts';
+import { ComputeError, ComputeErrorCode } from '../../compute/errors.ts';
+import { HeError, HeErrorCode } from '../../he/errors.ts';
 import type { CloudContext, CloudRoutes } from '../context.ts';
 import { CLOUD_ERR, CloudError } from '../errors.ts';
 import type { Federations } from '../federation.ts';
@@ -47,6 +49,13 @@ export interface DomainServices {
 const BINARY_LIMIT = 256 * 1024 * 1024;
 const Bytes = Type.Unknown({ description: 'application/octet-stream' });
 const MATERIAL = { 'public-key': 'publicKey', 'relin-round1': 'relinRound1', 'relin-keys': 'relinKeys', 'receiver-key': 'receiverKey' } as const;
+
+/** HTTP status of the domain errors the services throw (their codes go to the client as they are). */
+const COMPUTE_STATUS: Readonly<Record<string, number>> = {
+  [ComputeErrorCode.SELECTION]: 400, [ComputeErrorCode.GUARD]: 422, [ComputeErrorCode.BATCH]: 422,
+  [ComputeErrorCode.REVEAL]: 409, [ComputeErrorCode.CANCELLED]: 409, [ComputeErrorCode.WORKER]: 503,
+};
+const HE_STATUS: Readonly<Record<string, number>> = { [HeErrorCode.EXACTNESS]: 422, [HeErrorCode.FLOODING_BUDGET]: 422, [HeErrorCode.DECODE]: 400 };
 
 function bytesOf(body: unknown): Uint8Array {
   if (!(body instanceof Uint8Array) || body.length === 0) throw new CloudError(CLOUD_ERR.MALFORMED_BODY, 'cannot read body: expected application/octet-stream bytes');
@@ -75,6 +84,14 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
     const services = typeof given === 'function' ? await given(ctx) : given;
     const { federations, lake, jobs } = services;
     app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: BINARY_LIMIT }, (_req, body, done) => done(null, body));
+    // Domain errors keep their codes (docs/errors.md); argument errors of the services are 400s.
+    // Anything else goes on to the cloud's error handler.
+    app.setErrorHandler((err, _req, reply) => {
+      if (err instanceof ComputeError) return reply.code(COMPUTE_STATUS[err.code] ?? 400).send({ code: err.code, message: err.message });
+      if (err instanceof HeError) return reply.code(HE_STATUS[err.code] ?? 400).send({ code: err.code, message: err.message });
+      if ((err instanceof TypeError || err instanceof RangeError) && !(err instanceof CloudError)) return reply.code(400).send({ code: CLOUD_ERR.VALIDATION, message: `cannot accept request: ${err.message}` });
+      throw err;
+    });
     const person = ['person'] as const;
 
     const memberOf = async (federation: string, tenant: string) => {

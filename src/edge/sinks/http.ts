@@ -4,7 +4,7 @@
  * The contract it expects (the cloud route is not built yet; this is what it must answer):
  *
  * ```
- * POST {url}/v1/datasets/{dataset}/batches
+ * POST {url}/v1/tenants/{plant}/datasets/{dataset}/batches
  * content-type: application/octet-stream          body: the batch container (src/compute/batch.ts)
  * authorization: Bearer <token>                  and/or a TLS client certificate (the gateway's, from enrolment)
  * ```
@@ -49,7 +49,7 @@ const RETRY_4XX = new Set([401, 403, 404, 408, 429]);
 const MAX_ERROR_BODY = 64 * 1024;
 
 /**
- * POSTs batches to `${url}/v1/datasets/:dataset/batches` (see the module description for the
+ * POSTs batches to `${url}/v1/tenants/:plant/datasets/:dataset/batches` (see the module description for the
  * contract).
  *
  * @example
@@ -106,9 +106,9 @@ export class HttpSink implements BatchSink {
    * await sink.upload('ai4i', 'plant-a', bytes);
    * ```
    */
-  async upload(dataset: string, _plant: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<'stored' | 'duplicate'> {
+  async upload(dataset: string, plant: string, bytes: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<'stored' | 'duplicate'> {
     const op = `cannot upload batch to ${dataset}`;
-    const target = new URL(`${this.#base.pathname.replace(/\/$/, '')}/v1/datasets/${encodeURIComponent(dataset)}/batches`, this.#base);
+    const target = new URL(`${this.#base.pathname.replace(/\/$/, '')}/v1/tenants/${encodeURIComponent(plant)}/datasets/${encodeURIComponent(dataset)}/batches`, this.#base);
     const headers: Record<string, string | number> = {
       'content-type': 'application/octet-stream', 'content-length': bytes.length, accept: 'application/json',
     };
