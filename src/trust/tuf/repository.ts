@@ -14,9 +14,13 @@
  * targets/fleets/<id>/<model>/<sha256>.v<version>
  * ```
  * Edge gateways consume it with the `tuf-js` Updater (DESIGN §7).
+ *
+ * The files are the repository's state: {@link TufRepository.open} restores versions, fleets and
+ * targets from them (the caller keeps the signing keys, e.g. with {@link exportTufKey}), so a
+ * restarted publisher continues every version where it stopped and never re-publishes an older one.
  */
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Key, MetaFile, Metadata, Root, Signature, Snapshot, TargetFile, Targets, Timestamp } from '@tufjs/models';
 import { assertBytes, assertIndex, assertString } from '../assert.ts';
@@ -62,6 +66,12 @@ export interface TufRepositoryOptions {
   readonly expiries?: Partial<TufExpiries>;
   /** Clock for expiries; `() => new Date()` by default. */
   readonly clock?: () => Date;
+}
+
+/** Options of {@link TufRepository.open}. */
+export interface TufOpenOptions extends TufRepositoryOptions {
+  /** The signing keys of each fleet's delegated role, by fleet id (every fleet the repository delegates to). */
+  readonly fleetKeys: Readonly<Record<string, readonly TufSigningKey[]>>;
 }
 
 /** A model artifact to publish. */
@@ -112,16 +122,59 @@ export function generateTufKey(): TufSigningKey {
   return tufKeyFrom(privateKey, Buffer.from(raw).toString('hex'));
 }
 
+/** Private keys of the signing keys this module made, for {@link exportTufKey}. */
+const PRIVATE = new WeakMap<TufSigningKey, KeyObject>();
+
+/**
+ * The private key of a signing key as PKCS #8 PEM, to keep it (e.g. a 0600 file) and bring it
+ * back with {@link importTufKey}.
+ *
+ * @throws {TypeError} when `key` was not made by {@link generateTufKey} or {@link importTufKey}
+ * @example
+ * ```ts
+ * await writeFile('root.key', exportTufKey(keys.root), { mode: 0o600 });
+ * ```
+ */
+export function exportTufKey(key: TufSigningKey): string {
+  const privateKey = PRIVATE.get(key);
+  if (privateKey === undefined) throw new TypeError('key must be a TufSigningKey made by generateTufKey or importTufKey');
+  return privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+}
+
+/**
+ * A signing key from the PKCS #8 PEM that {@link exportTufKey} wrote.
+ *
+ * @throws {TypeError} when `pem` is not an Ed25519 private key
+ * @example
+ * ```ts
+ * const root = importTufKey(await readFile('root.key', 'utf8'));
+ * ```
+ */
+export function importTufKey(pem: string): TufSigningKey {
+  assertString(pem, 'pem');
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (cause) {
+    throw new TypeError('pem must be a PKCS #8 private key', { cause });
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519') throw new TypeError('pem must be an Ed25519 private key');
+  const raw = createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(12);
+  return tufKeyFrom(privateKey, Buffer.from(raw).toString('hex'));
+}
+
 function tufKeyFrom(privateKey: KeyObject, publicHex: string): TufSigningKey {
   // Canonical JSON (sorted keys, no spaces) of the public key, as TUF defines key ids.
   const canonical = `{"keytype":"ed25519","keyval":{"public":"${publicHex}"},"scheme":"ed25519"}`;
   const keyId = createHash('sha256').update(canonical).digest('hex');
   const key = new Key({ keyID: keyId, keyType: 'ed25519', scheme: 'ed25519', keyVal: { public: publicHex } });
-  return Object.freeze({
+  const signing: TufSigningKey = Object.freeze({
     keyId,
     key,
     sign: (bytes: Buffer): Signature => new Signature({ keyID: keyId, sig: sign(null, bytes, privateKey).toString('hex') }),
   });
+  PRIVATE.set(signing, privateKey);
+  return signing;
 }
 
 /** TUF wants `YYYY-MM-DDTHH:MM:SSZ` (no fractional seconds). */
@@ -130,6 +183,14 @@ function expiresAt(now: Date, lifetime: number): string {
 }
 
 const fleetRole = (fleet: string): string => `fleet-${fleet}`;
+
+function assertOptions(options: TufRepositoryOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  assertString(options.dir, 'dir');
+  for (const role of ['root', 'targets', 'snapshot', 'timestamp'] as const) {
+    if (typeof options.keys?.[role]?.sign !== 'function') throw new TypeError(`keys.${role} must be a TufSigningKey`);
+  }
+}
 
 /**
  * A TUF repository that publishes signed models per fleet.
@@ -155,12 +216,16 @@ export class TufRepository {
   readonly #thresholds = new Map<string, number>();
   #snapshotMeta: MetaFile | undefined;
 
-  private constructor(options: TufRepositoryOptions) {
+  private constructor(options: TufRepositoryOptions, root?: Metadata<Root>) {
     this.dir = options.dir;
     this.#keys = options.keys;
     this.#expiries = { ...DEFAULT_EXPIRIES, ...options.expiries };
     this.#clock = options.clock ?? (() => new Date());
-    const { root, targets, snapshot, timestamp } = options.keys;
+    if (root !== undefined) {
+      this.#root = root;
+      return;
+    }
+    const { root: rootKey, targets, snapshot, timestamp } = options.keys;
     const signed = new Root({
       version: 1,
       specVersion: SPEC_VERSION,
@@ -168,9 +233,9 @@ export class TufRepository {
       consistentSnapshot: true,
     });
     // Root's constructor fills the four roles with empty key lists; assign ours.
-    for (const [name, k] of Object.entries({ root, targets, snapshot, timestamp })) signed.addKey(k.key, name);
+    for (const [name, k] of Object.entries({ root: rootKey, targets, snapshot, timestamp })) signed.addKey(k.key, name);
     this.#root = new Metadata(signed);
-    this.#root.sign((b) => root.sign(b));
+    this.#root.sign((b) => rootKey.sign(b));
   }
 
   /**
@@ -184,10 +249,7 @@ export class TufRepository {
    * ```
    */
   static async create(options: TufRepositoryOptions): Promise<TufRepository> {
-    assertString(options.dir, 'dir');
-    for (const role of ['root', 'targets', 'snapshot', 'timestamp'] as const) {
-      if (typeof options.keys?.[role]?.sign !== 'function') throw new TypeError(`keys.${role} must be a TufSigningKey`);
-    }
+    assertOptions(options);
     const repo = new TufRepository(options);
     await mkdir(path.join(repo.dir, 'metadata'), { recursive: true });
     await mkdir(path.join(repo.dir, 'targets'), { recursive: true });
@@ -195,6 +257,81 @@ export class TufRepository {
     await writeFile(path.join(repo.dir, 'metadata', '1.root.json'), rootJson);
     await writeFile(path.join(repo.dir, 'metadata', 'root.json'), rootJson);
     await repo.#publish({ targets: true, fleets: [] });
+    return repo;
+  }
+
+  /**
+   * Opens a repository that {@link TufRepository.create} wrote to `dir`: restores the current
+   * versions of every role, the fleets (their delegations and thresholds) and their targets from
+   * the metadata files, and signs from now on with the keys given. The next publication continues
+   * every version (clients that saw the old state accept the new one) and a model version not above
+   * the one published before is still refused.
+   *
+   * @throws {TypeError} malformed options
+   * @throws {TrustError} `TRUST_ERR_TUF` when `dir` holds no repository, its metadata is malformed,
+   *   a key does not match the one the metadata lists for its role, or a fleet's keys are missing
+   * @example
+   * ```ts
+   * const repo = await TufRepository.open({ dir: '/srv/tuf', keys, fleetKeys: { 'plant-a': [plantAKey] } });
+   * ```
+   */
+  static async open(options: TufOpenOptions): Promise<TufRepository> {
+    assertOptions(options);
+    if (typeof options.fleetKeys !== 'object' || options.fleetKeys === null) throw new TypeError('fleetKeys must be a record of fleet id to TufSigningKeys');
+    const meta = path.join(options.dir, 'metadata');
+    const read = async (name: string): Promise<Buffer> => {
+      try {
+        return await readFile(path.join(meta, name));
+      } catch (cause) {
+        throw new TrustError(TrustErrorCode.TUF, `cannot open TUF repository: ${(cause as NodeJS.ErrnoException).code === 'ENOENT' ? `no ${name} in ${meta}` : `cannot read ${name}`}`, { cause });
+      }
+    };
+    const parse = <T extends Root | Targets | Snapshot>(kind: 'root' | 'targets' | 'snapshot', name: string, bytes: Buffer): Metadata<T> => {
+      try {
+        return Metadata.fromJSON(kind as never, JSON.parse(bytes.toString('utf8'))) as unknown as Metadata<T>;
+      } catch (cause) {
+        throw new TrustError(TrustErrorCode.TUF, `cannot open TUF repository: ${name} is not ${kind} metadata`, { cause });
+      }
+    };
+    const root = parse<Root>('root', 'root.json', await read('root.json'));
+    for (const role of ['root', 'targets', 'snapshot', 'timestamp'] as const) {
+      if (!root.signed.roles[role]?.keyIDs.includes(options.keys[role].keyId)) throw tufError('open TUF repository', `keys.${role} is not the ${role} key of root.json`);
+    }
+    // The newest version of each role, from the versioned file names.
+    const newest = new Map<string, number>();
+    for (const name of await readdir(meta)) {
+      const m = /^(\d+)\.(.+)\.json$/.exec(name);
+      if (m !== null && Number(m[1]) > (newest.get(m[2]) ?? 0)) newest.set(m[2], Number(m[1]));
+    }
+    const repo = new TufRepository(options, root);
+    for (const role of ['targets', 'snapshot', 'timestamp']) if (!newest.has(role)) throw tufError('open TUF repository', `no ${role} metadata in ${meta}`);
+    repo.#targetsVersion = newest.get('targets')!;
+    repo.#snapshotVersion = newest.get('snapshot')!;
+    repo.#timestampVersion = newest.get('timestamp')!;
+    const topName = `${repo.#targetsVersion}.targets.json`;
+    const top = parse<Targets>('targets', topName, await read(topName));
+    for (const role of Object.values(top.signed.delegations?.roles ?? {})) {
+      const fleet = role.name.replace(/^fleet-/, '');
+      const keys = options.fleetKeys[fleet];
+      if (!Array.isArray(keys) || keys.some((k) => typeof k?.sign !== 'function')) throw tufError('open TUF repository', `no signing keys given for fleet ${fleet}`);
+      const ids = new Set(keys.map((k) => k.keyId));
+      if (ids.size !== role.keyIDs.length || role.keyIDs.some((id) => !ids.has(id))) throw tufError('open TUF repository', `the keys given for fleet ${fleet} are not the ones its delegation lists`);
+      const version = newest.get(role.name) ?? 0;
+      const state: FleetState = { keys: [...keys], version, targets: new Map(), latest: new Map() };
+      if (version > 0) {
+        const name = `${version}.${role.name}.json`;
+        for (const [target, file] of Object.entries(parse<Targets>('targets', name, await read(name)).signed.targets)) {
+          state.targets.set(target, file);
+          const custom = file.unrecognizedFields.custom as Partial<ModelTargetCustom> | undefined;
+          if (typeof custom?.modelId === 'string' && typeof custom.version === 'number') state.latest.set(custom.modelId, Math.max(custom.version, state.latest.get(custom.modelId) ?? 0));
+        }
+      }
+      repo.#fleets.set(fleet, state);
+      repo.#thresholds.set(fleet, role.threshold);
+    }
+    const snapshotBytes = await read(`${repo.#snapshotVersion}.snapshot.json`);
+    parse<Snapshot>('snapshot', `${repo.#snapshotVersion}.snapshot.json`, snapshotBytes);
+    repo.#snapshotMeta = new MetaFile({ version: repo.#snapshotVersion, length: snapshotBytes.length, hashes: { sha256: createHash('sha256').update(snapshotBytes).digest('hex') } });
     return repo;
   }
 
