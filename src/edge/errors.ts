@@ -109,6 +109,12 @@ export const EDGE_ERR = {
   UPLOAD_REJECTED: 'EDGE_ERR_UPLOAD_REJECTED',
   /** The cloud holds other bytes under this batch id (409): parked, not retried. */
   UPLOAD_CONFLICT: 'EDGE_ERR_UPLOAD_CONFLICT',
+  /** The gateway configuration file is not well-formed YAML (or holds more than one document, or repeats a key). */
+  CONFIG_SYNTAX: 'EDGE_ERR_CONFIG_SYNTAX',
+  /** A gateway configuration field is missing, unknown or wrong, or a file it names cannot be read; the message names its path. */
+  CONFIG_INVALID: 'EDGE_ERR_CONFIG_INVALID',
+  /** A call to the cloud's API failed (network, TLS, timeout, or an error status); the message has the status and the cloud's code. */
+  CLOUD: 'EDGE_ERR_CLOUD',
 } as const;
 
 /** One of the {@link EDGE_ERR} codes. */

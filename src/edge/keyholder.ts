@@ -65,8 +65,12 @@ export interface KeyHolderPolicy {
 
 /** The federation as this key holder knows it. */
 export interface KeyHolderFederation {
-  /** The registered receiver's public key (the machine builder), as `PublicKeyCodec` bytes. */
-  readonly receiver: Uint8Array;
+  /**
+   * The registered receiver's public key (the machine builder), as `PublicKeyCodec` bytes. Absent
+   * while the federation has none registered (during its key ceremony): then every reveal to a
+   * receiver is refused (`EDGE_ERR_RECEIVER`); reopen the key holder once it is known.
+   */
+  readonly receiver?: Uint8Array;
   /** How many key holders' shares a reveal combines (n, or t for t-of-n); each floods for all of them. */
   readonly parties: number;
   /** t-of-n: this key holder's public evaluation point. Absent: additive n-of-n. */
@@ -179,7 +183,8 @@ export class KeyHolder {
     this.#ledger = new ShareLedger(store);
     this.#db = db;
     this.#policy = Object.freeze({ ...options.policy });
-    this.#federation = Object.freeze({ ...options.federation, receiver: new Uint8Array(options.federation.receiver) });
+    const receiver = options.federation.receiver;
+    this.#federation = Object.freeze({ ...options.federation, ...(receiver === undefined ? {} : { receiver: new Uint8Array(receiver) }) });
     this.#now = options.now ?? Date.now;
     this.#sql = {
       step: db.prepare('SELECT request FROM step WHERE protocol = ? AND instance = ?'),
@@ -238,11 +243,13 @@ export class KeyHolder {
     aObject(op, 'options.federation', federation);
     aInteger(op, 'options.federation.parties', federation.parties, 1, 64);
     if (federation.thresholdPoint !== undefined) aInteger(op, 'options.federation.thresholdPoint', federation.thresholdPoint, 1, 0xffff);
-    if (!(federation.receiver instanceof Uint8Array)) throw new EdgeTypeError(`cannot ${op}: options.federation.receiver must be PublicKeyCodec bytes, got ${describe(federation.receiver)}`);
-    try {
-      PublicKeyCodec.fromBytes(options.engine, federation.receiver)[Symbol.dispose]();
-    } catch (e) {
-      throw new EdgeRangeError(`cannot ${op}: options.federation.receiver is not a public key under ${options.engine?.params?.name} (${(e as Error).message})`, { cause: e });
+    if (federation.receiver !== undefined) {
+      if (!(federation.receiver instanceof Uint8Array)) throw new EdgeTypeError(`cannot ${op}: options.federation.receiver must be PublicKeyCodec bytes, got ${describe(federation.receiver)}`);
+      try {
+        PublicKeyCodec.fromBytes(options.engine, federation.receiver)[Symbol.dispose]();
+      } catch (e) {
+        throw new EdgeRangeError(`cannot ${op}: options.federation.receiver is not a public key under ${options.engine?.params?.name} (${(e as Error).message})`, { cause: e });
+      }
     }
     const custody = await KeyCustody.open(join(options.dir, 'custody.hkc'), options.engine, options.unlock);
     let store: SqliteLedgerStore | undefined;
@@ -572,6 +579,8 @@ export class KeyHolder {
     }
     if (receiver === null) {
       if (!approval!.collectiveDecryption) refuse(EDGE_ERR.RECEIVER, 'collective decryption was not approved for it');
+    } else if (this.#federation.receiver === undefined) {
+      refuse(EDGE_ERR.RECEIVER, 'the federation has no registered receiver yet');
     } else if (!Buffer.from(receiver).equals(Buffer.from(this.#federation.receiver))) {
       refuse(EDGE_ERR.RECEIVER, "the receiver is not the federation's registered receiver");
     }

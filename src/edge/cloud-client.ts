@@ -1,0 +1,285 @@
+/**
+ * A small HTTPS client of the cloud's domain API (docs/cloud.md) as a plant's gateway: its TLS
+ * client certificate from enrolment is its identity, its tenant the plant. It reads the
+ * federation's ceremony state and public material, posts the key holder's ceremony and reveal
+ * shares, and reads jobs and reveal requests. `node:https`, as `sinks/http.ts` (Node's `fetch`
+ * takes no client certificate).
+ * @module
+ */
+import https from 'node:https';
+import type { JobPlan } from '../compute/plan.ts';
+import { aObject, aString, describe } from './assert.ts';
+import { EDGE_ERR, EdgeError, EdgeRangeError } from './errors.ts';
+
+/** A federation as the cloud shows it to a member. */
+export interface FederationView {
+  readonly id: string;
+  readonly preset: string;
+  readonly members: readonly { readonly tenant: string; readonly role: string }[];
+  readonly receiver: string;
+  readonly guards: { readonly minPlants: number; readonly minRecords: number };
+  /** The public seed of the common reference polynomials (hex). */
+  readonly seed: string;
+  /** `pk`, `rlk1`, `rlk2` or `ready`. */
+  readonly round: string;
+  /** Key holders whose share of the current round has not arrived. */
+  readonly missing: readonly string[];
+}
+
+/** A job as the cloud shows it. */
+export interface JobView {
+  readonly id: string;
+  readonly federation: string;
+  readonly dataset: string;
+  readonly state: string;
+  readonly plants: readonly string[];
+  readonly records: number;
+  readonly approvals: readonly string[];
+  readonly shares: readonly string[];
+}
+
+/** What a key holder reads before making its reveal share. */
+export interface RevealRequestView {
+  readonly jobId: string;
+  readonly plan: JobPlan;
+  /** SHA-256 (hex) of the receiver key the job is switched to. */
+  readonly receiverKeyHash: string;
+  readonly parties: number;
+}
+
+/** Public material of a federation's ceremony. */
+export type Material = 'public-key' | 'relin-round1' | 'relin-keys' | 'receiver-key';
+
+/** Options of {@link CloudClient}. */
+export interface CloudClientOptions {
+  /** The cloud's base URL (`https://…`). */
+  readonly url: string;
+  /** The plant's tenant id. */
+  readonly tenant: string;
+  /** PEM: the cloud's CA, the gateway's client certificate and key. */
+  readonly tls: { readonly ca: string; readonly cert: string; readonly key: string };
+  /** Per-request timeout (default 60 000 ms). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * An error status or a failed call: `status` is the HTTP status (0 when no answer came), `cloudCode`
+ * the cloud's error code when its body named one.
+ */
+export class CloudCallError extends EdgeError {
+  /** The HTTP status, or 0 for a network error or timeout. */
+  readonly status: number;
+  /** The cloud's `CLOUD_ERR_*` code, if the answer carried one. */
+  readonly cloudCode: string | undefined;
+
+  /**
+   * @param message - `cannot <op>: <reason>`
+   * @param status - the HTTP status (0: no answer)
+   * @param cloudCode - the cloud's error code
+   * @param options - `{ cause }`
+   */
+  constructor(message: string, status: number, cloudCode: string | undefined, options?: { cause?: unknown }) {
+    super(EDGE_ERR.CLOUD, message, options);
+    this.name = 'CloudCallError';
+    this.status = status;
+    this.cloudCode = cloudCode;
+  }
+}
+
+const MAX_BODY = 512 * 1024 * 1024;
+
+/**
+ * The gateway's client of the cloud's domain API.
+ *
+ * @example
+ * ```ts
+ * const cloud = new CloudClient({ url: 'https://cloud.example:8443', tenant: 'plant-a', tls: { ca, cert, key } });
+ * const fed = await cloud.federation('mills');
+ * if (fed.round === 'pk' && fed.missing.includes('plant-a')) await cloud.postCeremonyShare('mills', 'pk', share);
+ * ```
+ */
+export class CloudClient {
+  readonly #base: URL;
+  readonly #tenant: string;
+  readonly #tls: CloudClientOptions['tls'];
+  readonly #timeoutMs: number;
+
+  /**
+   * @throws EdgeTypeError / EdgeRangeError if the URL is not https or an option is malformed
+   * @example
+   * ```ts
+   * new CloudClient({ url, tenant: 'plant-a', tls: { ca, cert, key } });
+   * ```
+   */
+  constructor(options: CloudClientOptions) {
+    const op = 'create cloud client';
+    aObject(op, 'options', options);
+    aString(op, 'options.url', options.url);
+    aString(op, 'options.tenant', options.tenant);
+    aObject(op, 'options.tls', options.tls);
+    for (const k of ['ca', 'cert', 'key'] as const) aString(op, `options.tls.${k}`, options.tls[k]);
+    let base: URL;
+    try {
+      base = new URL(options.url);
+    } catch (e) {
+      throw new EdgeRangeError(`cannot ${op}: options.url is not a URL`, { cause: e });
+    }
+    if (base.protocol !== 'https:') throw new EdgeRangeError(`cannot ${op}: options.url must be https, got ${base.protocol}`);
+    if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 1)) throw new EdgeRangeError(`cannot ${op}: options.timeoutMs must be a positive integer, got ${describe(options.timeoutMs)}`);
+    this.#base = base;
+    this.#tenant = options.tenant;
+    this.#tls = { ...options.tls };
+    this.#timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  /** The plant's tenant id. */
+  get tenant(): string {
+    return this.#tenant;
+  }
+
+  /**
+   * A federation and its ceremony state.
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * const { round, missing, seed } = await cloud.federation('mills');
+   * ```
+   */
+  async federation(id: string): Promise<FederationView> {
+    return this.#json('read federation', 'GET', `federations/${enc(id)}`);
+  }
+
+  /**
+   * Public material of a federation's ceremony (bytes); 409 (`CLOUD_ERR_STATE`) until it exists.
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * const pk = await cloud.material('mills', 'public-key');
+   * ```
+   */
+  async material(federation: string, what: Material): Promise<Uint8Array> {
+    return (await this.#call(`read ${what}`, 'GET', `federations/${enc(federation)}/material/${what}`)).body;
+  }
+
+  /**
+   * Posts the key holder's public share for a ceremony round.
+   * @returns `accepted`, or `duplicate` for a share the cloud holds already
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * await cloud.postCeremonyShare('mills', 'rlk1', kh.relinKeyShareRound1('mills', seed));
+   * ```
+   */
+  async postCeremonyShare(federation: string, round: 'pk' | 'rlk1' | 'rlk2', share: Uint8Array): Promise<'accepted' | 'duplicate'> {
+    return (await this.#json<{ status: 'accepted' | 'duplicate' }>(`post ${round} share`, 'POST', `federations/${enc(federation)}/ceremony/${round}`, share)).status;
+  }
+
+  /**
+   * A job's state, approvals and shares.
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * const { state, shares } = await cloud.job('job-1');
+   * ```
+   */
+  async job(id: string): Promise<JobView> {
+    return this.#json('read job', 'GET', `jobs/${enc(id)}`);
+  }
+
+  /**
+   * A job's plan (what the plant admin reviews and approves by its digest).
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * const digest = jobPlanDigest(await cloud.plan('job-1'));
+   * ```
+   */
+  async plan(id: string): Promise<JobPlan> {
+    return this.#json('read job plan', 'GET', `jobs/${enc(id)}/plan`);
+  }
+
+  /**
+   * A job's reveal request; 409 (`CLOUD_ERR_STATE`) until the job is revealing.
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * const { plan, receiverKeyHash, parties } = await cloud.revealRequest('job-1');
+   * ```
+   */
+  async revealRequest(id: string): Promise<RevealRequestView> {
+    return this.#json('read reveal request', 'GET', `jobs/${enc(id)}/reveal-request`);
+  }
+
+  /**
+   * A job's encrypted aggregate (bytes of `encodePartial`).
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * const accs = decodePartial(engine, await cloud.aggregate('job-1'), plan.aggregation.stats.length);
+   * ```
+   */
+  async aggregate(id: string): Promise<Uint8Array> {
+    return (await this.#call('read aggregate', 'GET', `jobs/${enc(id)}/aggregate`)).body;
+  }
+
+  /**
+   * Posts the key holder's reveal share of a job.
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * await cloud.postRevealShare('job-1', kh.revealShare(request));
+   * ```
+   */
+  async postRevealShare(id: string, share: Uint8Array): Promise<JobView> {
+    return this.#json('post reveal share', 'POST', `jobs/${enc(id)}/reveal-shares`, share);
+  }
+
+  async #json<T>(op: string, method: string, rest: string, body?: Uint8Array): Promise<T> {
+    const { body: bytes } = await this.#call(op, method, rest, body);
+    try {
+      return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+    } catch (e) {
+      throw new CloudCallError(`cannot ${op}: the cloud's answer is not JSON`, 200, undefined, { cause: e });
+    }
+  }
+
+  #call(op: string, method: string, rest: string, body?: Uint8Array): Promise<{ status: number; body: Uint8Array }> {
+    const target = new URL(`${this.#base.pathname.replace(/\/$/, '')}/v1/tenants/${enc(this.#tenant)}/${rest}`, this.#base);
+    const headers: Record<string, string | number> = { accept: 'application/json, application/octet-stream' };
+    if (body !== undefined) {
+      headers['content-type'] = 'application/octet-stream';
+      headers['content-length'] = body.length;
+    }
+    return new Promise((resolve, reject) => {
+      const req = https.request(target, { method, headers, timeout: this.#timeoutMs, ...this.#tls, agent: false });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.#timeoutMs} ms`)));
+      req.on('error', (e) => reject(new CloudCallError(`cannot ${op}: ${e.message}`, 0, undefined, { cause: e })));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_BODY) req.destroy(new Error(`answer larger than ${MAX_BODY} bytes`));
+          else chunks.push(c);
+        });
+        res.on('error', (e) => reject(new CloudCallError(`cannot ${op}: ${e.message}`, 0, undefined, { cause: e })));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const bytes = Buffer.concat(chunks);
+          if (status >= 200 && status < 300) return resolve({ status, body: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
+          let code: string | undefined;
+          let message = '';
+          try {
+            const parsed = JSON.parse(bytes.subarray(0, 64 * 1024).toString('utf8')) as { code?: unknown; message?: unknown };
+            if (typeof parsed.code === 'string') code = parsed.code.slice(0, 100);
+            if (typeof parsed.message === 'string') message = parsed.message.slice(0, 500);
+          } catch { /* not JSON: the status says it */ }
+          reject(new CloudCallError(`cannot ${op}: the cloud answered ${status}${code || message ? `: ${[code, message].filter(Boolean).join(' ')}` : ''}`, status, code));
+        });
+      });
+      req.end(body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+    });
+  }
+}
+
+const enc = encodeURIComponent;
