@@ -42,7 +42,7 @@ export function render(s: DemoSummary): string {
     const keys = Object.keys(m.encrypted);
     lines.push(`  ${m.model.padEnd(13)} ${keys.map((k) => `${k} ${m.encrypted[k]}`).join(', ')} | ${keys.map((k) => `${k} ${m.plaintext[k]}`).join(', ')}${m.identical ? '  (identical)' : ''}`);
   }
-  lines.push('', 'Deployments (verified through TUF, activated, run offline on the plant\'s last records):');
+  lines.push('', 'Deployments (verified through TUF, activated, run offline on live records read over OPC UA):');
   for (const d of s.deployments) lines.push(`  ${d.plant} ${d.model} v${d.version}  sha256 ${d.sha256.slice(0, 12)}…  ${d.records} records, ${d.served} answered by the model, ${d.abstained} abstained`);
   lines.push('', `Log: ${s.log.entries} entries, checkpoint at size ${s.log.checkpointSize}, ${s.log.verified ? 'every entry verified' : 'NOT verified'}`);
   lines.push(`Timings (s): ${Object.entries(s.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}`, '');

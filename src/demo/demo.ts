@@ -5,9 +5,10 @@
  * machines — and a machine builder form a federation. In order:
  *  1. key ceremony: every key holder draws its secret share; the collective public and
  *     relinearization keys are made from public shares (src/he);
- *  2. each plant replays its machine data, applies its data policy (shareable signals only,
- *     machine ids pseudonymised, ranges enforced; src/edge), quantises and encrypts batches under
- *     the collective key; the batches go to the cloud's content-addressed lake;
+ *  2. each plant replays its machines' history, applies its data policy (shareable signals only,
+ *     machine ids pseudonymised, ranges enforced; src/edge); its gateway keeps the records in a
+ *     durable buffer, seals batches under the collective key into a durable outbox, and its
+ *     uploader sends them to the cloud's lake (idempotent, content-addressed);
  *  3. the cloud plans two jobs — the failure classifier (per-class moments) and the anomaly
  *     detector (pooled moments, label not revealed) — checks the guards and computes on
  *     ciphertexts on worker threads (src/compute);
@@ -16,14 +17,16 @@
  *     cannot read; the builder decrypts the sums and fits the models (src/models);
  *  5. the builder signs and publishes the models through TUF, one delegated fleet per plant
  *     (src/trust); each gateway fetches them with the tuf-js Updater over HTTP, verifies, loads,
- *     activates them under output controls and runs them on its own recent records (src/runtime);
+ *     activates them under output controls and runs them on live records its OPC UA connector reads
+ *     from the plant's simulated milling machines (a real node-opcua server; src/edge, src/runtime);
  *  6. every step is in the transparency log; the demo ends by verifying a signed checkpoint and
  *     the inclusion of every entry.
- * What is still simulated: the machines are a CSV replay (not yet OPC UA servers), and the parties
- * talk through function calls in this process rather than the cloud's HTTPS API.
+ * What is still simulated: the parties talk through function calls in this process rather than
+ * the cloud's HTTPS API (`hedge cloud start` serves that API; test/cloud/service.test.ts drives the
+ * same story over it), and the history is replayed from the CSV file.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,13 +41,21 @@ import { RelinKeyProtocol } from '../he/mhe/relin-key-gen.ts';
 import { ShareLedger } from '../he/mhe/ledger.ts';
 import { sumRevealInput } from '../he/mhe/sum-input.ts';
 import { RelinKeysCodec } from '../he/wire.ts';
-import { aggregateJob, combineForReceiver, makeRevealShare, planJob, receiveMoments, sealBatch, type BatchRef, type JobPlan } from '../compute/index.ts';
+import { aggregateJob, combineForReceiver, makeRevealShare, planJob, receiveMoments, type BatchRef, type JobPlan } from '../compute/index.ts';
 import {
   computeMoments, createSchema, evaluateDiscriminant, evaluateMahalanobis, fitDiscriminant, fitMahalanobis, modelToArtifact,
   quantiseDataset, type DatasetSchema, type Model, type Moments,
 } from '../models/index.ts';
 import { applyPolicy, parsePolicy, PseudonymKey } from '../edge/policy.ts';
 import type { RawSample, SharedSample } from '../edge/sample.ts';
+import { Gateway } from '../edge/gateway.ts';
+import { Outbox } from '../edge/outbox.ts';
+import { Uploader } from '../edge/uploader.ts';
+import { LakeSink } from '../edge/sinks/lake.ts';
+import { OpcuaConnector } from '../edge/connectors/opcua.ts';
+import { MILLING_SIGNALS, MillingMachineSim, type MillingRow } from '../edge/sim/milling-machine.ts';
+import { FileBlobStore } from '../cloud/blobs.ts';
+import { Lake } from '../cloud/lake.ts';
 import {
   auditEntry, generateNoteSigner, generateTufKey, hashPayload, KeyRing, openSql, TransparencyLog, TufRepository, type LogEvent,
 } from '../trust/index.ts';
@@ -159,6 +170,45 @@ async function serve(dir: string): Promise<{ url: string; close: () => Promise<v
   return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
 }
 
+/** How many live records each plant's gateway reads from its machines before the demo moves on. */
+const LIVE_RECORDS = 60;
+
+/**
+ * Plays `rows` on four simulated milling machines behind a real OPC UA server and reads them with
+ * the gateway's OPC UA connector, passing each sample (schema order) to `onRecord`, until
+ * {@link LIVE_RECORDS} arrived.
+ */
+async function streamOpcua(pkiDir: string, rows: readonly MillingRow[], onRecord: (row: number[]) => Promise<void>): Promise<{ records: number; machines: number; endpoint: string }> {
+  const machines = ['mill-1', 'mill-2', 'mill-3', 'mill-4'];
+  const sim = await MillingMachineSim.start({ rows, machines, pkiDir: path.join(pkiDir, 'server'), intervalMs: 60 });
+  let records = 0;
+  let work: Promise<void> = Promise.resolve();
+  let done: () => void = () => {};
+  const enough = new Promise<void>((resolve) => { done = resolve; });
+  const connector = new OpcuaConnector({
+    endpointUrl: sim.endpointUrl, pkiDir: path.join(pkiDir, 'client'), samplingIntervalMs: 0, publishingIntervalMs: 50,
+    machines: machines.map((machineId) => ({ machineId, signals: MILLING_SIGNALS.map((x) => ({ name: x.signal, nodeId: sim.nodeId(machineId, x.signal) })) })),
+    onEvent: (event) => {
+      if (event.kind !== 'sample' || records >= LIVE_RECORDS) return;
+      records++;
+      const row = FEATURES.map((f) => event.values[f.name]);
+      work = work.then(() => onRecord(row));
+      if (records >= LIVE_RECORDS) done();
+    },
+  });
+  try {
+    await connector.start();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([enough, new Promise((r) => { timer = setTimeout(r, 20_000); })]);
+    clearTimeout(timer);
+    await work;
+    return { records, machines: machines.length, endpoint: sim.endpointUrl };
+  } finally {
+    await connector.stop();
+    await sim.stop();
+  }
+}
+
 const seconds = (t: number): number => Number(((performance.now() - t) / 1000).toFixed(2));
 const sha256 = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -214,52 +264,61 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
 
     // ── 2. Plants: replay, policy, encrypt, upload ───────────────────────────────────────────
     t = performance.now();
-    const schema: DatasetSchema = createSchema({
+    const schemaLiteral = {
       features: FEATURES.map(({ name, lo, hi, unit }) => ({ name, lo, hi, unit })),
       label: { kind: 'categorical', name: 'machine_failure', classes: ['ok', 'failure'] },
-    });
+    };
+    const schema: DatasetSchema = createSchema(schemaLiteral);
     const rows = readRows(dataFile);
     const policy = parsePolicy(DEMO_POLICY, { source: 'demo-policy.yaml' });
-    const lakeDir = path.join(dir, 'lake');
-    mkdirSync(lakeDir, { recursive: true });
-    const refs: BatchRef[] = [];
+    const lake = await Lake.open({ sql, blobs: await FileBlobStore.open(path.join(dir, 'lake')) });
+    await lake.createDataset({ id: 'ai4i', owner: BUILDER, federation: 'ai4i', params: e.params.name, schema: schemaLiteral, retentionDays: 365 });
     const plantsSummary: DemoSummary['plants'][number][] = [];
     const plantRecords = new Map<string, { x: number[][]; labels: string[] }>();
     for (const p of PLANTS) {
       const plant = `plant-${p}`;
+      const gatewayDir = path.join(dir, 'gateways', plant);
+      mkdirSync(gatewayDir, { recursive: true });
       const key = PseudonymKey.fromBytes(randomBytes(32));
       const raw: RawSample[] = rows.filter((r) => r.plant === p).map((r) => ({ kind: 'sample', machineId: r.machine, t: r.t, values: r.values }));
       const { events: shared, counters } = applyPolicy(policy, key, raw);
       key.destroy();
       const samples = shared.filter((s): s is SharedSample => s.kind === 'sample');
-      const x = samples.map((s) => FEATURES.map((f) => s.values[f.name]));
-      const labels = samples.map((s) => s.label!);
-      plantRecords.set(plant, { x, labels });
-      const data = quantiseDataset(schema, x, labels);
-      let bytesOut = 0;
-      let batches = 0;
-      for (let at = 0; at < x.length; at += e.n, batches++) {
-        const count = Math.min(e.n, x.length - at);
-        const { ref, bytes } = sealBatch(e, collectivePk, schema, data, at, count, {
-          dataset: 'ai4i', plant, batchId: `${plant}-${String(batches + 1).padStart(4, '0')}`,
-          from: new Date(samples[at].t).toISOString(), to: new Date(samples[at + count - 1].t).toISOString(),
-        });
-        writeFileSync(path.join(lakeDir, ref.contentHash), bytes);
-        refs.push(ref);
-        bytesOut += bytes.length;
-        await record('ingest', `gateway.${plant}`, plant, `batch/${ref.batchId}`, bytes, { dataset: 'ai4i', records: count });
-      }
-      plantsSummary.push({
-        plant, rows: raw.length, shared: counters.samplesOut, rejected: counters.samplesRejected,
-        clamped: Object.values(counters.clamped).reduce((a, b) => a + b, 0),
-        batches, ciphertextBytes: bytesOut, signalsKept: FEATURES.map((f) => f.name),
+      plantRecords.set(plant, { x: samples.map((s) => FEATURES.map((f) => s.values[f.name])), labels: samples.map((s) => s.label!) });
+      // The gateway: a durable record buffer, sealed batches in a durable outbox, an uploader.
+      const outbox = Outbox.open({ path: path.join(gatewayDir, 'outbox.db') });
+      const gateway = Gateway.open({
+        recordsPath: path.join(gatewayDir, 'records.db'), outbox, engine: e, publicKey: collectivePk, schema,
+        dataset: 'ai4i', plant, policy, source: { kind: 'samples' },
       });
-      say(`2. ${plant}: ${raw.length} rows replayed, ${counters.samplesOut} records leave as ${batches} encrypted batch(es), ${(bytesOut / 2 ** 20).toFixed(1)} MiB; machine ids pseudonymised, the failure flag only as a class`);
+      const uploader = new Uploader({ outbox, sink: new LakeSink({ lake, engine: e }) });
+      try {
+        gateway.add(shared);
+        const sealed = gateway.seal({ force: true });
+        uploader.start();
+        await uploader.idle();
+        await uploader.stop();
+        for (const b of sealed) {
+          await record('ingest', `gateway.${plant}`, plant, `batch/${b.batchId}`, new TextEncoder().encode(b.contentHash), { dataset: 'ai4i', records: b.records });
+        }
+        const bytesOut = sealed.reduce((a, b) => a + b.bytes, 0);
+        plantsSummary.push({
+          plant, rows: raw.length, shared: counters.samplesOut, rejected: counters.samplesRejected,
+          clamped: Object.values(counters.clamped).reduce((a, b) => a + b, 0),
+          batches: sealed.length, ciphertextBytes: bytesOut, signalsKept: FEATURES.map((f) => f.name),
+        });
+        say(`2. ${plant}: ${raw.length} rows replayed, ${counters.samplesOut} records leave as ${sealed.length} encrypted batch(es), ${(bytesOut / 2 ** 20).toFixed(1)} MiB, through its gateway's durable buffer and outbox; machine ids pseudonymised, the failure flag only as a class`);
+      } finally {
+        gateway.close();
+        outbox.close();
+      }
     }
+    const refs = await lake.batches('ai4i');
+    const simRows = new Map(PLANTS.map((p) => [p, rows.filter((r) => r.plant === p).slice(-400).map((r) => r.values as unknown as MillingRow)]));
     timings.ingest = seconds(t);
 
     // ── 3. Cloud: plan and compute on ciphertexts ───────────────────────────────────────────
-    const load = (ref: BatchRef): Promise<Uint8Array> => readFile(path.join(lakeDir, ref.contentHash));
+    const load = (ref: BatchRef): Promise<Uint8Array> => lake.load(ref);
     const jobs: { id: string; plan: JobPlan; family: 'discriminant' | 'mahalanobis'; seconds: number }[] = [];
     for (const [id, label, family] of [['failure-classifier', true, 'discriminant'], ['anomaly-detector', false, 'mahalanobis']] as const) {
       t = performance.now();
@@ -352,7 +411,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
           await record('deployment', BUILDER, BUILDER, `model/${r.modelId}`, r.bytes, { model: r.modelId, version: 1, fleet: plant });
         }
         const delivery = await ModelDelivery.open({ fleet: plant, trustedRoot: repo.trustedRoot(), stateDir: path.join(gatewayDir, 'tuf'), source: { kind: 'http', url: server.url } });
-        const recent = plantRecords.get(plant)!.x.slice(-500);
+        const active: { modelId: string; version: number; sha256: string; loaded: Awaited<ReturnType<typeof loadModel>>; controlled: ReturnType<typeof createControls>; slots: ModelSlots }[] = [];
         for (const { r, target } of targets) {
           const got = await delivery.newerThan(r.modelId, 0);
           if (got === null) throw new Error(`cannot deploy ${r.modelId} to ${plant}: TUF does not list ${target}`);
@@ -363,17 +422,23 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
           await slots.stage(controlled);
           const entry = await slots.activate({ actor: `gateway.${plant}`, reason: `TUF target ${target}` });
           await record('activation', `gateway.${plant}`, plant, `model/${r.modelId}`, new TextEncoder().encode(JSON.stringify(entry)), { model: r.modelId, version: 1, action: 'activate' });
-          const from = new Date();
-          for (const row of recent) await slots.predict(row);
-          const counts = controlled.takeCounts();
-          const summary = summariseInference({ model: loaded, counts, from, to: new Date() });
+          active.push({ modelId: r.modelId, version: got.version, sha256: got.sha256, loaded, controlled, slots });
+        }
+        // Live data: the plant's milling machines behind a real OPC UA server, read by the gateway's connector.
+        const from = new Date();
+        const live = await streamOpcua(path.join(gatewayDir, 'opcua'), simRows.get(p)!, async (row) => {
+          for (const a of active) await a.slots.predict(row);
+        });
+        for (const a of active) {
+          const counts = a.controlled.takeCounts();
+          const summary = summariseInference({ model: a.loaded, counts, from, to: new Date() });
           // The summary (counts only) stays at the gateway; the log records its hash.
           const { event } = inferenceSummaryEvent(summary, { actor: `gateway.${plant}`, tenant: plant });
           await log.append([event]);
-          deployments.push({ plant, model: r.modelId, version: got.version, sha256: got.sha256, records: counts.records, served: counts.served, abstained: counts.abstained });
-          await loaded.close();
+          deployments.push({ plant, model: a.modelId, version: a.version, sha256: a.sha256, records: counts.records, served: counts.served, abstained: counts.abstained });
+          await a.loaded.close();
         }
-        say(`6. ${plant}: verified ${targets.length} models through TUF (tuf-js), activated them, ran them on its last ${recent.length} records offline`);
+        say(`6. ${plant}: verified ${targets.length} models through TUF (tuf-js), activated them, ran them on ${live.records} live records of ${live.machines} machines read over OPC UA (${live.endpoint})`);
       }
     } finally {
       await server.close();
