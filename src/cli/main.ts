@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCloudCommand } from './cloud.ts';
 import { registerDemoCommand } from './demo.ts';
+import { registerEdgeCommand } from './edge.ts';
 import { registerParamsCommand } from './params.ts';
 import { registerWorkerCommand } from './worker.ts';
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerParamsCommand(program);
   registerCloudCommand(program);
   registerDemoCommand(program);
+  registerEdgeCommand(program);
   registerWorkerCommand(program);
   return program;
 }

@@ -1,0 +1,404 @@
+/**
+ * `hedge edge start`: one gateway process (DESIGN.md §2; docs/edge.md, "hedge edge start").
+ *
+ * ```
+ * connectors ──▶ applyPolicy ──▶ [FeatureWindows] ──▶ Gateway (record buffer → sealed batches) ──▶ Outbox ──▶ Uploader ──HttpSink──▶ cloud
+ *                                                         ▲ collective public key                          │
+ * KeyHolder ◀── poll: ceremony rounds, approved jobs' reveal requests ◀──────── CloudClient (mTLS) ◀────────┘
+ * ```
+ *
+ * The gateway polls the cloud (`cloud.pollMs`): while its federation's key ceremony waits for this
+ * plant's share of a round, the key holder makes it and the gateway posts it; once the ceremony is
+ * ready, the gateways of the configured datasets open under the collective public key and the
+ * connectors start. A seal timer seals due batches and kicks the uploader. The key holder answers a
+ * job's reveal only for jobs the plant admin approved locally ({@link RunningEdge.approveJob},
+ * recorded by `KeyHolder.approve` for the plan's digest) and only as its policy allows; the cloud
+ * asks for the reveal only after the admin's approval through its own route too.
+ * @module
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { JobPlan } from '../compute/plan.ts';
+import { decodePartial } from '../compute/partial.ts';
+import { SealEngine } from '../he/backend/seal.ts';
+import { sumRevealInput } from '../he/mhe/sum-input.ts';
+import { preset } from '../he/params.ts';
+import { PublicKeyCodec } from '../he/wire.ts';
+import type { PublicKey } from '../he/backend/seal.ts';
+import { CloudCallError, CloudClient, type FederationView } from './cloud-client.ts';
+import type { EdgeConfig } from './config.ts';
+import { OpcuaConnector } from './connectors/opcua.ts';
+import { CsvReplay } from './connectors/replay.ts';
+import { SparkplugHost } from './connectors/sparkplug.ts';
+import { EDGE_ERR, EdgeError, EdgeTypeError } from './errors.ts';
+import { FeatureWindows, type FeatureRecord, type Stat } from './features.ts';
+import { Gateway, type GatewayMetrics } from './gateway.ts';
+import { jobPlanDigest, KeyHolder, type Approval } from './keyholder.ts';
+import { Outbox } from './outbox.ts';
+import { applyPolicy, emptyCounters, loadPolicy, loadPseudonymKey, mergeCounters, type DataPolicy, type PolicyCounters, type PseudonymKey } from './policy.ts';
+import type { RawEvent, SharedEvent } from './sample.ts';
+import { HttpSink } from './sinks/http.ts';
+import { Uploader, type UploaderMetrics } from './uploader.ts';
+
+/** What the running gateway reports as it works (for the log). */
+export type EdgeServiceEvent =
+  | { readonly kind: 'ceremony'; readonly round: 'pk' | 'rlk1' | 'rlk2'; readonly status: 'accepted' | 'duplicate' }
+  | { readonly kind: 'ready'; readonly datasets: readonly string[] }
+  | { readonly kind: 'receiver'; readonly hash: string }
+  | { readonly kind: 'reveal'; readonly jobId: string }
+  | { readonly kind: 'refusal'; readonly jobId: string; readonly code: string; readonly message: string }
+  | { readonly kind: 'error'; readonly error: Error };
+
+/** Options of {@link startEdge}. */
+export interface StartEdgeOptions {
+  /** Called for everything worth logging (default: nothing). */
+  readonly onEvent?: (event: EdgeServiceEvent) => void;
+}
+
+/** Figures of a running gateway. */
+export interface EdgeMetrics {
+  /** The federation's ceremony round as last seen (`ready` once done), or `unknown` before the cloud answered. */
+  readonly round: string;
+  /** Whether the key holder knows the federation's registered receiver. */
+  readonly receiverKnown: boolean;
+  readonly policy: PolicyCounters;
+  readonly gateways: Readonly<Record<string, GatewayMetrics>>;
+  readonly uploader: UploaderMetrics;
+  /** Jobs whose reveal share this gateway posted in this run, and those its key holder refused. */
+  readonly revealed: readonly string[];
+  readonly refused: readonly string[];
+}
+
+/** A running gateway. */
+export interface RunningEdge {
+  /** Resolves once the ceremony is ready, the gateways are open and the connectors started. */
+  readonly ready: Promise<void>;
+  /**
+   * The plan of a job as the cloud shows it, and its digest, for the plant admin to review.
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   */
+  reviewJob(jobId: string): Promise<{ readonly plan: JobPlan; readonly planDigest: string }>;
+  /**
+   * The plant admin's local approval of a job's plan (`KeyHolder.approve`): the key holder makes
+   * the job's reveal share only for the approved digest.
+   * @throws EdgeError `EDGE_ERR_CEREMONY` (approved before for another plan), `EDGE_ERR_KEYHOLDER_CLOSED`
+   *   (the key holder is not open yet: the cloud has not been reached)
+   */
+  approveJob(approval: { readonly jobId: string; readonly planDigest: string; readonly approvedBy: string }): Approval;
+  /** Waits until file replays are read, seals what they left (partial batches of at least `minBatchSize` too) and the outbox is uploaded. */
+  flush(): Promise<void>;
+  metrics(): EdgeMetrics;
+  /** Stops connectors, the timers and the uploader, then closes the gateways, the outbox and the key holder. */
+  stop(): Promise<void>;
+}
+
+interface DatasetRuntime {
+  readonly id: string;
+  readonly gateway: Gateway;
+  readonly windows?: FeatureWindows;
+  /** Machines seen since the start (a time window open before a restart must not be emitted half). */
+  readonly seen: Set<string>;
+}
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/**
+ * Starts a gateway from its configuration (see {@link loadEdgeConfig}). Returns at once, with the
+ * outbox open and its backlog uploading; the rest comes up as the cloud answers (`ready`).
+ *
+ * @throws EdgeError `EDGE_ERR_POLICY_*`, `EDGE_ERR_KEY*` (policy or pseudonym key), `EDGE_ERR_CONFIG_INVALID`
+ *   (no pseudonym key named), `EDGE_ERR_OUTBOX_*`
+ * @example
+ * ```ts
+ * const edge = await startEdge(await loadEdgeConfig('/etc/hedge/gateway.yaml'), { onEvent: console.log });
+ * await edge.ready;
+ * const { plan, planDigest } = await edge.reviewJob('job-1');      // the plant admin reads the plan…
+ * edge.approveJob({ jobId: 'job-1', planDigest, approvedBy: 'admin@plant-a' });
+ * ```
+ */
+export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = {}): Promise<RunningEdge> {
+  if (config === null || typeof config !== 'object') throw new EdgeTypeError('cannot start edge: config must be a loaded EdgeConfig');
+  const emit = (e: EdgeServiceEvent): void => {
+    try {
+      options.onEvent?.(e);
+    } catch { /* a logger's failure is not the gateway's */ }
+  };
+  const policy: DataPolicy = await loadPolicy(config.policy);
+  const keyFile = config.pseudonymKey ?? policy.machineIds?.keyFile;
+  if (keyFile === undefined) throw new EdgeError(EDGE_ERR.CONFIG_INVALID, 'cannot start edge: neither pseudonymKey nor the policy\'s machineIds.keyFile names the pseudonymisation key');
+  const key: PseudonymKey = await loadPseudonymKey(keyFile);
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  const tls = { ca: config.cloud.ca, cert: config.cloud.cert, key: config.cloud.key };
+  const cloud = new CloudClient({ url: config.cloud.url, tenant: config.tenant, tls });
+  const outbox = Outbox.open({ path: path.join(config.stateDir, 'outbox.db') });
+  const uploader = new Uploader({
+    outbox, sink: new HttpSink({ url: config.cloud.url, tls }),
+    onError: ({ error, action }) => { if (action === 'parked') emit({ kind: 'error', error }); },
+  });
+  uploader.start();
+
+  const khDir = path.join(config.stateDir, 'keyholder');
+  let engine: SealEngine | undefined;
+  let publicKey: PublicKey | undefined;
+  let keyHolder: KeyHolder | undefined;
+  let receiverHash: string | undefined;
+  let receiverBytes: Uint8Array | undefined;
+  let fed: FederationView | undefined;
+  let counters = emptyCounters();
+  const datasets: DatasetRuntime[] = [];
+  const connectors: { stop(): Promise<void> }[] = [];
+  const replays: Promise<void>[] = [];
+  const aborts = new AbortController();
+  const revealed = new Set<string>();
+  const refused = new Set<string>();
+  let stopped = false;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let sealTimer: NodeJS.Timeout | undefined;
+  let ticking: Promise<void> = Promise.resolve();
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => { markReady = resolve; });
+
+  const openKeyHolder = async (receiver?: Uint8Array): Promise<void> => {
+    keyHolder?.close();
+    keyHolder = undefined;
+    keyHolder = await KeyHolder.open({
+      dir: khDir, engine: engine!, unlock: config.keyHolder.unlock, policy: config.keyHolder.policy,
+      federation: { parties: fed!.members.length, ...(receiver === undefined ? {} : { receiver }) },
+    });
+  };
+
+  /** Connector events through the policy (and windows) into every dataset's gateway. */
+  const deliver = (events: readonly RawEvent[]): void => {
+    const out = applyPolicy(policy, key, events);
+    counters = mergeCounters(counters, out.counters);
+    for (const d of datasets) {
+      if (d.windows === undefined) {
+        d.gateway.add(out.events);
+        continue;
+      }
+      const records: FeatureRecord[] = [];
+      for (const e of out.events) {
+        if (e.kind === 'sample' && !d.seen.has(e.machine)) {
+          d.seen.add(e.machine);
+          records.push(...d.windows.push({ kind: 'gap', machine: e.machine, t: e.t, reason: 'gateway started' } satisfies SharedEvent));
+        }
+        records.push(...d.windows.push(e));
+      }
+      if (records.length > 0) d.gateway.add(records);
+    }
+  };
+
+  const startConnectors = async (): Promise<void> => {
+    const onError = (error: Error): void => emit({ kind: 'error', error });
+    for (const c of config.connectors) {
+      if (c.kind === 'csv') {
+        const replay = new CsvReplay({ path: c.path, layout: c.layout, onBadRow: c.onBadRow, signal: aborts.signal });
+        replays.push((async () => {
+          let chunk: RawEvent[] = [];
+          try {
+            for await (const e of replay.events()) {
+              chunk.push(e);
+              if (chunk.length >= 256) {
+                deliver(chunk);
+                chunk = [];
+              }
+            }
+            if (chunk.length > 0) deliver(chunk);
+          } catch (e) {
+            if (!aborts.signal.aborted) onError(e as Error);
+          }
+        })());
+      } else if (c.kind === 'opcua') {
+        const connector = new OpcuaConnector({ endpointUrl: c.endpointUrl, pkiDir: c.pkiDir, security: c.security, trustUnknownServer: c.trustUnknownServer, machines: c.machines, onEvent: (e) => deliver([e]), onError });
+        await connector.start();
+        connectors.push(connector);
+      } else {
+        const host = new SparkplugHost({ brokerUrl: c.brokerUrl, hostId: c.hostId, ...(c.groups === undefined ? {} : { groups: c.groups }), onEvent: (e) => deliver([e]), onError });
+        await host.start();
+        connectors.push(host);
+      }
+    }
+  };
+
+  const openGateways = async (): Promise<void> => {
+    publicKey = PublicKeyCodec.fromBytes(engine!, await cloud.material(config.federation, 'public-key'));
+    for (const d of config.datasets) {
+      const source = d.source.kind === 'samples'
+        ? { kind: 'samples' as const }
+        : undefined;
+      let windows: FeatureWindows | undefined;
+      if (d.source.kind === 'windows') {
+        windows = new FeatureWindows({
+          window: d.source.window, signals: d.source.signals,
+          ...(d.source.stats === undefined ? {} : { stats: d.source.stats as readonly Stat[] }),
+          ...(d.source.maxGapMs === undefined ? {} : { maxGapMs: d.source.maxGapMs }),
+          ...(policy.label === undefined ? {} : { labelClasses: policy.label.classes.map((c) => c.name) }),
+        });
+      }
+      const gateway = Gateway.open({
+        recordsPath: path.join(config.stateDir, `${d.id}.records.db`), outbox, engine: engine!, publicKey, schema: d.schema,
+        dataset: d.id, plant: config.tenant, policy, source: source ?? { kind: 'windows', names: windows!.names },
+        ...(d.batchSize === undefined ? {} : { batchSize: d.batchSize }),
+        ...(d.maxWaitMs === undefined ? {} : { maxWaitMs: d.maxWaitMs }),
+      });
+      datasets.push({ id: d.id, gateway, ...(windows === undefined ? {} : { windows }), seen: new Set() });
+    }
+    sealTimer = setInterval(() => seal(false), config.sealIntervalMs);
+    await startConnectors();
+    emit({ kind: 'ready', datasets: datasets.map((d) => d.id) });
+    markReady();
+  };
+
+  const seal = (force: boolean): void => {
+    for (const d of datasets) {
+      try {
+        if (d.gateway.seal({ force }).length > 0) uploader.kick();
+      } catch (e) {
+        emit({ kind: 'error', error: e as Error });
+      }
+    }
+  };
+
+  /** The key ceremony: this plant's share of the round the cloud waits for. */
+  const ceremony = async (f: FederationView): Promise<void> => {
+    if (f.round === 'ready' || !f.missing.includes(config.tenant)) return;
+    const seed = Buffer.from(f.seed, 'hex');
+    let round: 'pk' | 'rlk1' | 'rlk2';
+    let share: Uint8Array;
+    if (f.round === 'pk') [round, share] = ['pk', keyHolder!.publicKeyShare(f.id, seed)];
+    else if (f.round === 'rlk1') [round, share] = ['rlk1', keyHolder!.relinKeyShareRound1(f.id, seed)];
+    else if (f.round === 'rlk2') [round, share] = ['rlk2', keyHolder!.relinKeyShareRound2(f.id, await cloud.material(f.id, 'relin-round1'))];
+    else return;
+    emit({ kind: 'ceremony', round, status: await cloud.postCeremonyShare(f.id, round, share) });
+  };
+
+  /** The receiver's key, once the builder registered it: checked against the pin, then the key holder is reopened with it. */
+  const learnReceiver = async (): Promise<void> => {
+    let bytes: Uint8Array;
+    try {
+      bytes = await cloud.material(config.federation, 'receiver-key');
+    } catch (e) {
+      if (e instanceof CloudCallError && e.status === 409) return; // not registered yet
+      throw e;
+    }
+    const hash = sha256(bytes);
+    const pinned = config.keyHolder.receiverKeyHash;
+    if (pinned !== undefined && pinned !== hash) {
+      throw new EdgeError(EDGE_ERR.RECEIVER, `cannot accept the federation's receiver key: its SHA-256 ${hash} is not the pinned ${pinned} (keyHolder.receiverKeyHash)`);
+    }
+    await openKeyHolder(bytes);
+    receiverBytes = bytes;
+    receiverHash = hash;
+    emit({ kind: 'receiver', hash });
+  };
+
+  /** Reveal shares for the jobs the admin approved locally that the cloud now asks for. */
+  const reveals = async (): Promise<void> => {
+    const kh = keyHolder!;
+    const approved = new Set(kh.log().filter((e) => e.kind === 'approval').map((e) => String(e.detail.job)));
+    for (const jobId of approved) {
+      if (revealed.has(jobId) || refused.has(jobId)) continue;
+      const job = await cloud.job(jobId);
+      if (job.shares.includes(config.tenant)) {
+        revealed.add(jobId);
+        continue;
+      }
+      if (job.state !== 'revealing') continue;
+      const request = await cloud.revealRequest(jobId);
+      if (receiverHash === undefined || request.receiverKeyHash !== receiverHash) {
+        refused.add(jobId);
+        emit({ kind: 'refusal', jobId, code: EDGE_ERR.RECEIVER, message: `cannot make a reveal share for job ${jobId}: its receiver key ${request.receiverKeyHash} is not the federation's registered ${receiverHash ?? '(none yet)'}` });
+        continue;
+      }
+      const accs = decodePartial(engine!, await cloud.aggregate(jobId), request.plan.aggregation.stats.length);
+      let share: Uint8Array;
+      try {
+        share = kh.revealShare({ jobId, plan: request.plan, input: sumRevealInput(engine!, accs), receiver: receiverBytes! });
+      } catch (e) {
+        if (e instanceof EdgeError && e.code !== EDGE_ERR.KEYHOLDER_STORAGE && e.code !== EDGE_ERR.KEYHOLDER_CLOSED) {
+          refused.add(jobId);
+          emit({ kind: 'refusal', jobId, code: e.code, message: e.message });
+          continue;
+        }
+        throw e;
+      } finally {
+        for (const ct of accs) ct[Symbol.dispose]();
+      }
+      await cloud.postRevealShare(jobId, share);
+      revealed.add(jobId);
+      emit({ kind: 'reveal', jobId });
+    }
+  };
+
+  const tick = async (): Promise<void> => {
+    if (fed === undefined || fed.round !== 'ready' || receiverHash === undefined) fed = await cloud.federation(config.federation);
+    if (!fed.members.some((m) => m.tenant === config.tenant && m.role === 'plant')) {
+      throw new EdgeError(EDGE_ERR.CONFIG_INVALID, `cannot start edge: ${config.tenant} is not a plant of federation ${config.federation}`);
+    }
+    if (engine === undefined) engine = await SealEngine.create(preset(fed.preset, { allowInsecure: config.allowInsecureParams }));
+    if (keyHolder === undefined) {
+      if (!existsSync(path.join(khDir, 'custody.hkc'))) {
+        if (existsSync(path.join(khDir, 'ledger.db'))) {
+          throw new EdgeError(EDGE_ERR.CUSTODY_IO, `cannot start edge: ${khDir} has a share ledger but no custody file; restore custody.hkc from backup (a new share would not match the ceremony)`);
+        }
+        await KeyHolder.init(khDir, engine, config.keyHolder.unlock);
+      }
+      await openKeyHolder();
+    }
+    await ceremony(fed);
+    if (fed.round === 'ready' && datasets.length === 0) await openGateways();
+    if (receiverHash === undefined) await learnReceiver();
+    if (receiverHash !== undefined) await reveals();
+  };
+
+  const poll = (): void => {
+    if (stopped) return;
+    ticking = tick().catch((e: unknown) => {
+      if (!stopped) emit({ kind: 'error', error: e as Error });
+    }).finally(() => {
+      if (!stopped) pollTimer = setTimeout(poll, config.cloud.pollMs);
+    });
+  };
+  poll();
+
+  return {
+    ready,
+    async reviewJob(jobId) {
+      const plan = await cloud.plan(jobId);
+      return { plan, planDigest: jobPlanDigest(plan) };
+    },
+    approveJob(approval) {
+      if (keyHolder === undefined) throw new EdgeError(EDGE_ERR.KEYHOLDER_CLOSED, 'cannot approve job: the key holder is not open yet (the cloud has not been reached)');
+      return keyHolder.approve(approval);
+    },
+    async flush() {
+      await Promise.all(replays);
+      seal(true);
+      await uploader.idle();
+    },
+    metrics() {
+      return {
+        round: fed?.round ?? 'unknown', receiverKnown: receiverHash !== undefined, policy: counters,
+        gateways: Object.fromEntries(datasets.map((d) => [d.id, d.gateway.metrics()])),
+        uploader: uploader.metrics(), revealed: [...revealed], refused: [...refused],
+      };
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(pollTimer);
+      clearInterval(sealTimer);
+      aborts.abort();
+      await Promise.allSettled([...replays, ...connectors.map((c) => c.stop())]);
+      await ticking;
+      await uploader.stop();
+      for (const d of datasets) d.gateway.close();
+      outbox.close();
+      keyHolder?.close();
+      publicKey?.[Symbol.dispose]();
+      engine?.[Symbol.dispose]();
+      key.destroy();
+    },
+  };
+}
