@@ -19,7 +19,13 @@ import { CLOUD_ERR, CloudError } from './errors.ts';
 import { Federations, type CeremonyAudit } from './federation.ts';
 import { Jobs, type JobAudit } from './jobs.ts';
 import { Lake } from './lake.ts';
+import { JobLineage } from './lineage.ts';
+import { Registry } from './registry.ts';
+import { Release } from './release.ts';
 import { domainRoutes } from './routes/domain.ts';
+import { logRoutes } from './routes/log.ts';
+import { modelRoutes } from './routes/models.ts';
+import { openCloudTuf } from './tuf.ts';
 import { startCloud, type RunningCloud, type StartCloudOptions } from './server.ts';
 
 /** The transparency log's origin line. */
@@ -41,7 +47,13 @@ export interface HedgeCloud extends RunningCloud {
   readonly federations: Federations;
   readonly jobs: Jobs;
   readonly log: TransparencyLog;
+  readonly registry: Registry;
+  readonly lineage: JobLineage;
+  readonly release: Release;
 }
+
+/** How often the TUF timestamp is re-signed (its lifetime is a day). */
+const TUF_TIMESTAMP_REFRESH_MS = 6 * 3600_000;
 
 async function loadOrCreateLogSigner(dataDir: string): Promise<NoteSigner> {
   const file = path.join(dataDir, 'log-signer.key');
@@ -90,7 +102,10 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
   const jobAudit = async (a: JobAudit): Promise<void> => {
     if ('share' in a) await record('decryption_share', `keyholder.${a.actor}`, a.tenant, `job/${a.job}`, a.share, { round: a.job, ciphertext: a.share });
     else await record('job', a.actor, a.tenant, `job/${a.job}`, a.job, { dataset: a.dataset, state: a.state });
+    await models?.lineage.onJobAudit(a, (id) => services!.jobs.get(id));
   };
+  const tuf = await openCloudTuf(options.dataDir);
+  let models: { registry: Registry; lineage: JobLineage; release: Release } | undefined;
   let services: { lake: Lake; federations: Federations; jobs: Jobs } | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   const runQueued = (): void => {
@@ -111,14 +126,27 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
         const jobs = await Jobs.open({ sql: ctx.db, blobs, lake, federations, engine, threads: options.threads ?? 2, audit: jobAudit });
         services = { lake, federations, jobs };
         return { lake, federations, jobs, engine, onSubmitted: runQueued };
-      })],
+      }), modelRoutes(async (ctx) => {
+        const { lake, federations, jobs } = services!;
+        const appendNow = async (e: Omit<LogEvent, 'time'>): Promise<void> => { await log!.append([{ ...e, time: new Date().toISOString() } as LogEvent]); };
+        const lineage = await JobLineage.open({ sql: ctx.db });
+        const registry = await Registry.open({ sql: ctx.db, blobs, lake, jobs, lineage, audit: appendNow });
+        const release = await Release.open({ sql: ctx.db, registry, repo: tuf.repo, audit: appendNow });
+        models = { registry, lineage, release };
+        return { registry, lineage, release, federations, jobs, tufDir: tuf.repo.dir, fleetKey: tuf.fleetKey };
+      }), logRoutes({ log: () => log!, verifierKey: signer.verifier().toString() })],
     },
   });
   runQueued(); // jobs a crash left behind
+  // A restart after a long stop would leave an expired timestamp: gateways would see a freeze.
+  await models!.release.refreshTimestamp();
+  const refresh = setInterval(() => void models!.release.refreshTimestamp().catch((e: unknown) => cloud.app.log.error({ err: e }, 'TUF timestamp refresh failed')), TUF_TIMESTAMP_REFRESH_MS);
+  refresh.unref();
   const close = cloud.close;
   return {
-    ...cloud, ...services!, log: log!,
+    ...cloud, ...services!, ...models!, log: log!,
     close: async () => {
+      clearInterval(refresh);
       await close();
       await queue;
       for (const e of engines.values()) (await e.catch(() => undefined))?.[Symbol.dispose]();

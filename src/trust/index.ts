@@ -30,11 +30,14 @@ export { Witness, type WitnessOptions } from './witness.ts';
 export { auditConsistency, auditEntry, type EntryEvidence } from './auditor.ts';
 export {
   DEFAULT_EXPIRIES,
+  exportTufKey,
   generateTufKey,
+  importTufKey,
   TufRepository,
   type ModelArtifact,
   type ModelTargetCustom,
   type TufExpiries,
+  type TufOpenOptions,
   type TufRepositoryOptions,
   type TufSigningKey,
 } from './tuf/repository.ts';

@@ -19,6 +19,15 @@ import { Federations } from '../../src/cloud/federation.ts';
 import { Jobs } from '../../src/cloud/jobs.ts';
 import { Lake } from '../../src/cloud/lake.ts';
 import { domainRoutes } from '../../src/cloud/routes/domain.ts';
+import { logRoutes } from '../../src/cloud/routes/log.ts';
+import { modelRoutes } from '../../src/cloud/routes/models.ts';
+import { JobLineage } from '../../src/cloud/lineage.ts';
+import { Registry } from '../../src/cloud/registry.ts';
+import { Release } from '../../src/cloud/release.ts';
+import { generateTufKey, TufRepository } from '../../src/trust/tuf/repository.ts';
+import { TransparencyLog } from '../../src/trust/log/transparency-log.ts';
+import { KeyRing } from '../../src/trust/note/key-ring.ts';
+import { generateNoteSigner } from '../../src/trust/note/keys.ts';
 import { SealEngine } from '../../src/he/backend/seal.ts';
 import { preset } from '../../src/he/params.ts';
 import { enrolGateway, makeApp, presentCertificatesFromHeader, withCertificate, type TestApp } from './_fixtures.ts';
@@ -50,9 +59,22 @@ GET    /v1/tenants/:tenant/jobs/:job/reveal-request        .  x  .  .  x  .
 GET    /v1/tenants/:tenant/jobs/:job/aggregate             .  x  .  .  x  .
 POST   /v1/tenants/:tenant/jobs/:job/reveal-shares         .  x  .  .  x  .
 GET    /v1/tenants/:tenant/jobs/:job/result                .  x  .  .  .  .
+POST   /v1/tenants/:tenant/models/:model/versions          .  x  .  .  .  .
+GET    /v1/tenants/:tenant/models                          x  x  .  x  x  .
+GET    /v1/tenants/:tenant/models/:model/versions          x  x  .  x  x  .
+GET    /v1/tenants/:tenant/models/:model/versions/:version x  x  .  x  x  .
+GET    /v1/tenants/:tenant/models/:model/aliases           x  x  .  x  x  .
+PUT    /v1/tenants/:tenant/models/:model/aliases/:alias    .  x  .  .  .  .
+POST   /v1/tenants/:tenant/models/:model/releases          .  x  .  .  .  .
+GET    /v1/tenants/:tenant/deployments                     x  x  .  x  x  .
+GET    /v1/tenants/:tenant/jobs/:job/lineage               x  x  .  x  x  .
+GET    /v1/tenants/:tenant/log/entries/:index              x  x  .  x  x  .
 `;
 const COLUMNS = ['PA', 'MB', 'CO', 'AU', 'EG', 'NO'] as const;
-const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'POST /v1/auth/token', 'POST /v1/enrol'];
+const PUBLIC = [
+  'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'POST /v1/auth/token', 'POST /v1/enrol',
+  'GET /v1/log/checkpoint', 'GET /v1/log/consistency', 'GET /tuf/metadata/:file', 'GET /tuf/targets/fleets/:fleet/:model/:file',
+];
 
 /** A route a domain part would add: gateways only, action log.read (which people hold too). */
 const gatewayOnly: CloudRoutes = async (app) => {
@@ -78,7 +100,11 @@ function requestFor(route: string, tenant: string): { method: string; url: strin
     .replace(':round', 'pk')
     .replace(':what', 'public-key')
     .replace(':dataset', 'ds-absent')
-    .replace(':job', 'job-absent');
+    .replace(':job', 'job-absent')
+    .replace(':model', 'model-absent')
+    .replace(':version', '1')
+    .replace(':alias', 'production')
+    .replace(':index', '0');
   const payloads: Record<string, object> = {
     'POST /v1/tenants/:tenant/enrolments': { gateway: 'gw-new' },
     'POST /v1/tenants/:tenant/federations': {
@@ -86,6 +112,9 @@ function requestFor(route: string, tenant: string): { method: string; url: strin
     },
     'POST /v1/tenants/:tenant/datasets': { id: 'ds-new', federation: 'fed-absent', schema: { features: [{ name: 'a', lo: 0, hi: 1 }] }, retentionDays: 1 },
     'POST /v1/tenants/:tenant/jobs': { federation: 'fed-absent', dataset: 'ds-absent', spec: { features: ['a'], label: false } },
+    'POST /v1/tenants/:tenant/models/:model/versions': { jobId: 'job-absent', artifact: { format: 'hedge.model' } },
+    'PUT /v1/tenants/:tenant/models/:model/aliases/:alias': { version: 1 },
+    'POST /v1/tenants/:tenant/models/:model/releases': { version: 1, fleets: ['plant-a'] },
   };
   const payload = payloads[`${method} ${path}`];
   return payload ? { method, url, payload } : { method, url };
@@ -103,13 +132,29 @@ before(async () => {
     if (name !== 'TEST_INSECURE_BGV_2048') throw new RangeError(`unknown preset ${name}`);
     return engine;
   };
+  let shared: { blobs: FileBlobStore; lake: Lake; federations: Federations; jobs: Jobs } | undefined;
   const domain = domainRoutes(async (ctx) => {
     const blobs = await FileBlobStore.open(lakeDir);
     const lake = await Lake.open({ sql: ctx.db, blobs });
     const federations = await Federations.open({ sql: ctx.db, blobs, engine: engineOf });
-    return { lake, federations, jobs: await Jobs.open({ sql: ctx.db, blobs, lake, federations, engine: engineOf }), engine: engineOf };
+    shared = { blobs, lake, federations, jobs: await Jobs.open({ sql: ctx.db, blobs, lake, federations, engine: engineOf }) };
+    return { ...shared, engine: engineOf };
   });
-  t = await makeApp({ routes: [gatewayOnly, domain] });
+  const models = modelRoutes(async (ctx) => {
+    const { blobs, lake, federations, jobs } = shared!;
+    const lineage = await JobLineage.open({ sql: ctx.db });
+    const registry = await Registry.open({ sql: ctx.db, blobs, lake, jobs, lineage });
+    const keys = { root: generateTufKey(), targets: generateTufKey(), snapshot: generateTufKey(), timestamp: generateTufKey() };
+    const repo = await TufRepository.create({ dir: path.join(lakeDir, 'tuf'), keys });
+    const release = await Release.open({ sql: ctx.db, registry, repo });
+    return { registry, lineage, release, federations, jobs, tufDir: repo.dir, fleetKey: async () => generateTufKey() };
+  });
+  const log = logRoutes(async (ctx) => {
+    const signer = generateNoteSigner('hedge.test/log');
+    const tlog = await TransparencyLog.open({ sql: ctx.db, origin: 'hedge.test/log', keys: new KeyRing([{ signer, notBefore: new Date(0) }]) });
+    return { log: () => tlog, verifierKey: signer.verifier().toString() };
+  });
+  t = await makeApp({ routes: [gatewayOnly, domain, models, log] });
   presentCertificatesFromHeader(t.app);
   const roles = { PA: 'plant_admin', MB: 'machine_builder', CO: 'cloud_operator', AU: 'auditor' } as const;
   for (const [col, role] of Object.entries(roles)) await t.grant(`user-${col.toLowerCase()}`, role, 'plant-a');
@@ -177,7 +222,7 @@ test('the matrix names every secured route of the OpenAPI document, and the publ
 });
 
 test('public routes answer without credentials', async () => {
-  for (const route of ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json']) {
+  for (const route of ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'GET /v1/log/checkpoint', 'GET /tuf/metadata/root.json', 'GET /tuf/metadata/1.root.json', 'GET /tuf/metadata/timestamp.json']) {
     const [method, url] = route.split(' ') as [string, string];
     assert.equal((await t.app.inject({ method, url })).statusCode, 200, route);
   }
