@@ -17,9 +17,9 @@ export interface Answer { status: number; body: Buffer; json<T = Record<string, 
 /** Who calls: the CA to trust, and a bearer token or a client certificate. */
 export interface Identity { ca: string; token?: string; cert?: string; key?: string }
 
-/** Starts `hedge cloud start` on `port` with a bootstrap users file; resolves once it listens. */
-export function startServer(dataDir: string, port: number, users: string): Promise<Server> {
-  const child = spawn(process.execPath, ['bin/hedge.js', 'cloud', 'start', '--data-dir', dataDir, '--port', String(port), '--bootstrap', users, '--threads', '1'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+/** Starts `hedge cloud start` on `port` with a bootstrap users file (and `extra` options); resolves once it listens. */
+export function startServer(dataDir: string, port: number, users: string, extra: readonly string[] = []): Promise<Server> {
+  const child = spawn(process.execPath, ['bin/hedge.js', 'cloud', 'start', '--data-dir', dataDir, '--port', String(port), '--bootstrap', users, '--threads', '1', ...extra], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d: Buffer) => {

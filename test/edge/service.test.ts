@@ -1,0 +1,194 @@
+/**
+ * `hedge edge start` end to end: a real `hedge cloud start` child process, three plants' gateways
+ * enrolled through the API and running `startEdge` in this process, each replaying the AI4I 2020
+ * rows of its product type (L, M, H) from CSV. The builder (this test) creates the federation; the
+ * gateways' key holders join the ceremony on their own; the builder registers its receiver key and
+ * defines the dataset; the gateways upload. The builder submits a job; the plant admins approve it
+ * through the cloud, and the key holders hold back until the admins also approve locally; then the
+ * gateways answer the reveal on their own, and the builder's result decrypts to the plaintext
+ * moments of exactly the rows the gateways uploaded.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gatewayKey } from '../cloud/_fixtures.ts';
+import { call, kill, ok, revealOverHttps, startServer, type Identity, type Server } from '../cloud/_https.ts';
+import { SealEngine } from '../../src/he/backend/seal.ts';
+import { preset } from '../../src/he/params.ts';
+import { PartySecret } from '../../src/he/mhe/secret.ts';
+import { PublicKeyProtocol } from '../../src/he/mhe/public-key-gen.ts';
+import { RelinKeyProtocol } from '../../src/he/mhe/relin-key-gen.ts';
+import { CiphertextCodec, PublicKeyCodec, PublicKeyShareCodec, RelinKeyShare1Codec, RelinKeyShare2Codec } from '../../src/he/wire.ts';
+import { receiveMoments } from '../../src/compute/reveal.ts';
+import type { JobPlan } from '../../src/compute/plan.ts';
+import { computeMoments } from '../../src/models/moments.ts';
+import { createSchema, quantiseDataset } from '../../src/models/schema.ts';
+import { CUSTODY_KDF_MIN } from '../../src/edge/custody.ts';
+import { KeyHolder } from '../../src/edge/keyholder.ts';
+import { loadEdgeConfig } from '../../src/edge/config.ts';
+import { startEdge, type EdgeServiceEvent, type RunningEdge } from '../../src/edge/service.ts';
+
+const AI4I = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/ai4i2020.csv');
+const PLANTS = [{ tenant: 'plant-l', type: 'L' }, { tenant: 'plant-m', type: 'M' }, { tenant: 'plant-h', type: 'H' }];
+const ROWS = 300;
+const PASSWORD = 'correct horse battery staple';
+const PRESET = 'TEST_INSECURE_BGV_2048';
+const FEATURES = [
+  { name: 'air_temperature', column: 3, lo: 295, hi: 305, unit: 'K' },
+  { name: 'process_temperature', column: 4, lo: 305, hi: 315, unit: 'K' },
+  { name: 'rotational_speed', column: 5, lo: 1100, hi: 2900, unit: 'rpm' },
+  { name: 'torque', column: 6, lo: 0, hi: 80, unit: 'Nm' },
+  { name: 'tool_wear', column: 7, lo: 0, hi: 260, unit: 'min' },
+];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function policyYaml(): string {
+  return [
+    'version: 1', 'machineIds:', '  keyFile: pseudonym.key', 'minBatchSize: 50', 'signals:',
+    ...FEATURES.flatMap((f) => [`  ${f.name}:`, '    classification: internal', '    share: true', `    unit: ${f.unit}`, `    range: { lo: ${f.lo}, hi: ${f.hi} }`, '    outOfRange: reject']),
+    '  machine_failure:', '    classification: internal', '    share: false', '',
+  ].join('\n');
+}
+
+test('hedge edge start: three gateways join the ceremony, upload, and answer an approved reveal on their own', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-edge-service-'));
+  const users = path.join(dir, 'users.json');
+  writeFileSync(users, JSON.stringify([
+    { username: 'alice', password: PASSWORD, roles: [{ role: 'machine_builder', tenant: 'builder' }] },
+    ...PLANTS.map((p) => ({ username: `admin-${p.tenant}`, password: PASSWORD, roles: [{ role: 'plant_admin', tenant: p.tenant }] })),
+  ]));
+  const engine = await SealEngine.create(preset(PRESET, { allowInsecure: true }));
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const edges: RunningEdge[] = [];
+  const events: { tenant: string; event: EdgeServiceEvent }[] = [];
+  let server: Server | undefined;
+  try {
+    server = await startServer(path.join(dir, 'cloud'), port, users, ['--allow-insecure-params']);
+    const base = server.url;
+    const caFile = path.join(dir, 'cloud', 'ca.pem');
+    const ca = readFileSync(caFile, 'utf8');
+    const login = async (username: string): Promise<Identity> => ({ ca, token: (await ok(call(base, { ca }, 'POST', '/v1/auth/token', { username, password: PASSWORD }))).json<{ accessToken: string }>().accessToken });
+    const alice = await login('alice');
+
+    // The builder creates the federation; the schema is agreed with the plants (a file each has).
+    const members = [...PLANTS.map((p) => ({ tenant: p.tenant, role: 'plant' })), { tenant: 'builder', role: 'builder' }];
+    await ok(call(base, alice, 'POST', '/v1/tenants/builder/federations', { id: 'mills', preset: PRESET, members, guards: { minPlants: 3, minRecords: 600 } }), 201);
+    const schemaLiteral = { features: FEATURES.map(({ name, lo, hi, unit }) => ({ name, lo, hi, unit })) };
+    const schema = createSchema(schemaLiteral);
+
+    // Each plant: enrolment, its rows of the AI4I file, its policy, keys and config; then the gateway.
+    const lines = readFileSync(AI4I, 'utf8').trim().split('\n');
+    const allRows: number[][] = [];
+    for (const p of PLANTS) {
+      const pdir = path.join(dir, p.tenant);
+      mkdirSync(pdir);
+      const admin = await login(`admin-${p.tenant}`);
+      const { token } = (await ok(call(base, admin, 'POST', `/v1/tenants/${p.tenant}/enrolments`, { gateway: 'gw-1' }), 201)).json<{ token: string }>();
+      const key = await gatewayKey();
+      const { certificate } = (await ok(call(base, { ca }, 'POST', '/v1/enrol', { token, csr: key.csr }), 201)).json<{ certificate: string }>();
+      writeFileSync(path.join(pdir, 'gateway.pem'), certificate);
+      writeFileSync(path.join(pdir, 'gateway.key'), key.privateKeyPem, { mode: 0o600 });
+      const mine = lines.slice(1).filter((l) => l.split(',')[2] === p.type).slice(0, ROWS);
+      assert.equal(mine.length, ROWS);
+      allRows.push(...mine.map((l) => FEATURES.map((f) => Number(l.split(',')[f.column]))));
+      writeFileSync(path.join(pdir, 'rows.csv'), [lines[0], ...mine].join('\n') + '\n');
+      writeFileSync(path.join(pdir, 'policy.yaml'), policyYaml());
+      writeFileSync(path.join(pdir, 'pseudonym.key'), randomBytes(32).toString('hex'), { mode: 0o600 });
+      writeFileSync(path.join(pdir, 'custody.key'), randomBytes(32), { mode: 0o600 });
+      writeFileSync(path.join(pdir, 'schema.json'), JSON.stringify(schemaLiteral));
+      // The plant's key share, created once (at the KDF floor, to keep the test fast).
+      await KeyHolder.init(path.join(pdir, 'state', 'keyholder'), engine, { keyFile: path.join(pdir, 'custody.key') }, { kdf: CUSTODY_KDF_MIN });
+      writeFileSync(path.join(pdir, 'gateway.yaml'), [
+        'version: 1', `tenant: ${p.tenant}`, 'federation: mills', 'stateDir: state', 'allowInsecureParams: true', 'sealIntervalMs: 100',
+        'cloud:', `  url: ${base}`, `  ca: ${caFile}`, '  cert: gateway.pem', '  key: gateway.key', '  pollMs: 150',
+        'policy: policy.yaml',
+        'keyHolder:', '  custody: { keyFile: custody.key }', '  policy: { minPlants: 3, minRecords: 600, maxRevealsPerDay: 5 }',
+        'connectors:', '  - kind: csv', '    path: rows.csv', '    layout: ai4i', `    machineId: ${p.type.toLowerCase()}-mill`, '    stepMs: 1000',
+        'datasets:', '  - id: mills', '    schema: schema.json', '    source: samples', '    batchSize: 150', '',
+      ].join('\n'));
+      edges.push(await startEdge(await loadEdgeConfig(path.join(pdir, 'gateway.yaml')), { onEvent: (event) => events.push({ tenant: p.tenant, event }) }));
+    }
+
+    // The builder's own part of the ceremony; the gateways answer theirs by polling.
+    const builderSecret = PartySecret.generate(engine);
+    const seed = Buffer.from((await ok(call(base, alice, 'GET', '/v1/tenants/builder/federations/mills'))).json<{ seed: string }>().seed, 'hex');
+    const rkp = new RelinKeyProtocol(engine);
+    let r1: ReturnType<RelinKeyProtocol['genShareRound1']> | undefined;
+    await until('the ceremony', async () => {
+      const f = (await ok(call(base, alice, 'GET', '/v1/tenants/builder/federations/mills'))).json<{ round: string; missing: string[] }>();
+      if (f.round === 'ready') return true;
+      if (!f.missing.includes('builder')) return undefined;
+      const post = (round: string, bytes: Uint8Array) => ok(call(base, alice, 'POST', `/v1/tenants/builder/federations/mills/ceremony/${round}`, bytes));
+      if (f.round === 'pk') {
+        const pkp = new PublicKeyProtocol(engine);
+        await post('pk', PublicKeyShareCodec.toBytes(engine, pkp.genShare(builderSecret, pkp.sampleCrp(seed))));
+      } else if (f.round === 'rlk1') {
+        r1 = rkp.genShareRound1(builderSecret, rkp.sampleCrp(seed));
+        await post('rlk1', RelinKeyShare1Codec.toBytes(engine, r1.public));
+      } else if (f.round === 'rlk2') {
+        const agg1 = RelinKeyShare1Codec.fromBytes(engine, (await ok(call(base, alice, 'GET', '/v1/tenants/builder/federations/mills/material/relin-round1'))).body);
+        await post('rlk2', RelinKeyShare2Codec.toBytes(engine, rkp.genShareRound2(builderSecret, r1!.secret, agg1)));
+      }
+      return undefined;
+    });
+    for (const p of PLANTS) assert.ok(events.some((e) => e.tenant === p.tenant && e.event.kind === 'ceremony' && e.event.round === 'rlk2'), `${p.tenant} joined every round on its own`);
+
+    using builderSk = engine.generateSecretKey();
+    using builderPk = engine.publicKeyFor(builderSk);
+    await ok(call(base, alice, 'PUT', '/v1/tenants/builder/federations/mills/receiver-key', PublicKeyCodec.toBytes(engine, builderPk)));
+    await ok(call(base, alice, 'POST', '/v1/tenants/builder/datasets', { id: 'mills', federation: 'mills', schema: schemaLiteral, retentionDays: 30 }), 201);
+    await Promise.all(edges.map((e) => e.ready));
+    await Promise.all(edges.map((e) => e.flush()));
+    for (const e of edges) {
+      const m = e.metrics();
+      assert.equal(m.uploader.backlogBatches, 0);
+      assert.equal(m.uploader.sentBatches, ROWS / 150);
+      assert.equal(m.policy.samplesIn, ROWS);
+      assert.equal(m.policy.samplesOut, ROWS);
+    }
+
+    // The job; the admins approve through the cloud, but the key holders wait for the local approval.
+    const job = (await ok(call(base, alice, 'POST', '/v1/tenants/builder/jobs', { id: 'job-1', federation: 'mills', dataset: 'mills', spec: { features: FEATURES.map((f) => f.name), label: false } }), 201)).json<{ records: number }>();
+    assert.equal(job.records, PLANTS.length * ROWS, 'every row the gateways read was uploaded once');
+    const jobState = async () => (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1'))).json<{ state: string; shares: string[] }>();
+    await until('the job to compute', async () => ((await jobState()).state === 'computed' ? true : undefined));
+    for (const p of PLANTS) await ok(call(base, await login(`admin-${p.tenant}`), 'POST', `/v1/tenants/${p.tenant}/jobs/job-1/approvals`));
+    await sleep(600); // several polls
+    assert.deepEqual((await jobState()).shares, [], 'no key holder answers before its admin approved locally');
+    for (const [i, p] of PLANTS.entries()) {
+      const { plan, planDigest } = await edges[i].reviewJob('job-1');
+      assert.equal(plan.records, PLANTS.length * ROWS);
+      edges[i].approveJob({ jobId: 'job-1', planDigest, approvedBy: `admin-${p.tenant}` });
+    }
+    await revealOverHttps(base, engine, 'job-1', 'mills', new Map([['builder', builderSecret]]), () => alice, { minPlants: 3, minRecords: 600 });
+    await until('the reveal', async () => ((await jobState()).state === 'revealed' ? true : undefined));
+    for (const e of edges) assert.deepEqual(e.metrics().revealed, ['job-1']);
+
+    const plan = (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1/plan'))).json<JobPlan>();
+    using switched = CiphertextCodec.fromBytes(engine, (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1/result'))).body);
+    assert.deepEqual(receiveMoments(engine, schema, plan, switched, builderSk), computeMoments(schema, quantiseDataset(schema, allRows)));
+    assert.deepEqual(events.filter((e) => e.event.kind === 'error' || e.event.kind === 'refusal'), [], 'no errors, no refusals');
+  } catch (e) {
+    for (const x of events) if (x.event.kind === 'error') console.error(x.tenant, x.event.error.message);
+    throw e;
+  } finally {
+    await Promise.allSettled(edges.map((e) => e.stop()));
+    if (server) await kill(server);
+    engine[Symbol.dispose]();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
