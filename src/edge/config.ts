@@ -95,6 +95,9 @@ export interface EdgeConfig {
   readonly allowInsecureParams: boolean;
 }
 
+/** A bad value as a message shows it: numbers and short strings as they are, anything else by its type. */
+const shown = (v: unknown): string => (typeof v === 'number' || (typeof v === 'string' && v.length <= 64) ? JSON.stringify(v) : describe(v));
+
 type Locate = (p: readonly (string | number)[]) => string;
 type Obj = Record<string, unknown>;
 
@@ -125,7 +128,7 @@ class Reader {
     return s;
   }
   int(p: readonly (string | number)[], v: unknown, lo: number, hi: number): number {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) this.fail(p, `must be an integer in [${lo}, ${hi}], got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) this.fail(p, `must be an integer in [${lo}, ${hi}], got ${shown(v)}`);
     return v as number;
   }
   bool(p: readonly (string | number)[], v: unknown): boolean {
@@ -137,7 +140,7 @@ class Reader {
     return v as unknown[];
   }
   oneOf<T extends string>(p: readonly (string | number)[], v: unknown, options: readonly T[]): T {
-    if (!options.includes(v as T)) this.fail(p, `must be one of ${options.join(', ')}, got ${describe(v)}`);
+    if (!options.includes(v as T)) this.fail(p, `must be one of ${options.join(', ')}, got ${shown(v)}`);
     return v as T;
   }
   file(p: readonly (string | number)[], v: unknown): string {
@@ -229,7 +232,7 @@ function dataset(r: Reader, p: (string | number)[], v: unknown): DatasetConfig {
 function check(literal: unknown, r: Reader, env: NodeJS.ProcessEnv): EdgeConfig {
   const top = r.obj([], literal, ['version', 'tenant', 'federation', 'stateDir', 'cloud', 'policy', 'pseudonymKey', 'keyHolder', 'connectors', 'datasets', 'sealIntervalMs', 'allowInsecureParams'],
     ['version', 'tenant', 'federation', 'stateDir', 'cloud', 'policy', 'keyHolder', 'connectors', 'datasets']);
-  if (top.version !== 1) r.fail(['version'], `must be 1, got ${describe(top.version)}`);
+  if (top.version !== 1) r.fail(['version'], `must be 1, got ${shown(top.version)}`);
   const c = r.obj(['cloud'], top.cloud, ['url', 'ca', 'cert', 'key', 'pollMs'], ['url', 'ca', 'cert', 'key']);
   const url = r.str(['cloud', 'url'], c.url);
   if (!/^https:\/\/[^/]+/.test(url)) r.fail(['cloud', 'url'], `must be an https:// URL, got ${JSON.stringify(url)}`);
