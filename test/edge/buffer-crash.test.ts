@@ -22,15 +22,24 @@ function random(seed: number): () => number {
   };
 }
 
-/** Runs the child on `file` and SIGKILLs it after `delayMs`; returns the complete lines it printed. */
+/** Runs the child on `file` and SIGKILLs it `delayMs` after it is ready; returns the complete lines it printed. */
 function runAndKill(file: string, run: number, delayMs: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, file, String(run)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    // The delay counts from the child's `ready` (its buffer is open), so a slow start under load
+    // does not turn kills into kills before the loop.
+    let timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      const wasReady = out.includes('ready\n');
+      out += d;
+      if (!wasReady && out.includes('ready\n')) {
+        clearTimeout(timer);
+        timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+      }
+    });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
     child.on('error', reject);
     child.on('close', (exitCode, signal) => {
       clearTimeout(timer);
@@ -61,7 +70,7 @@ test('buffer: SIGKILL at random points loses no acknowledged entry and duplicate
   let mid = 0;
   for (let run = 0; run < ROUNDS; run++) {
     // From 40 ms (often still starting up or opening) to 400 ms (deep in the loop).
-    const lines = await runAndKill(file, run, 40 + Math.floor(rand() * 360));
+    const lines = await runAndKill(file, run, 5 + Math.floor(rand() * 200));
     if (lines.some((l) => l.startsWith('A '))) mid++;
     for (const line of lines) {
       const [tag, ...items] = line.split(' ');
