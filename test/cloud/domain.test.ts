@@ -1,7 +1,8 @@
 /**
  * The cloud's domain API end to end over `inject()`: a federation's key ceremony from the plants'
  * gateways (client certificates) and the builder (bearer token), dataset definition, encrypted
- * uploads, a job, plant approvals, reveal shares from every key holder, and the result — only the
+ * uploads (20 gateways at once, each batch sent twice: stored once), a job, plant approvals, reveal
+ * shares from every key holder, and the result — only the
  * builder can fetch it, and it decrypts to the plaintext moments. Cross-tenant calls are refused.
  */
 import { test } from 'node:test';
@@ -128,6 +129,20 @@ test('domain API: ceremony, uploads, job, approvals, reveal, result for the buil
     using switched = CiphertextCodec.fromBytes(engine, result);
     const plan = (await jobs.get('job-1')).plan;
     assert.deepEqual(receiveMoments(engine, schema, plan, switched, builderSk), computeMoments(schema, { x: data.flatMap((d) => d.x), y: data.flatMap((d) => d.y!) }));
+
+    // 20 gateways upload at once (each batch twice, concurrently): every batch is stored exactly once.
+    const many = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      const plant = PLANTS[i % 3];
+      const headers = withCertificate((await enrolGateway(t, plant, `gw-x${i}`)).certificate);
+      const rows = Array.from({ length: 20 }, (_, r) => [(r * 31 + i) % 3000, (r + i) % 80]);
+      const d = quantiseDataset(schema, rows, rows.map(() => 1));
+      const { bytes } = sealBatch(engine, pk, schema, d, 0, 20, { dataset: 'mills', plant, batchId: `${plant}-x${i}`, from: '2026-03-02T00:00:00Z', to: '2026-03-02T01:00:00Z' });
+      return { plant, headers, bytes };
+    }));
+    const answers = await Promise.all(many.flatMap(({ plant, headers, bytes }) => [0, 1].map(() =>
+      t.app.inject({ method: 'POST', url: `/v1/tenants/${plant}/datasets/mills/batches`, headers: { ...headers, ...binary }, payload: Buffer.from(bytes) }))));
+    assert.deepEqual(answers.map((a) => a.statusCode).sort(), [...Array(20).fill(200), ...Array(20).fill(201)]);
+    assert.equal((await lake.batches('mills')).length, 3 + 20);
 
     // Every domain route is in the OpenAPI document.
     const doc = (await call('GET', '/openapi.json', {})).json() as { paths: Record<string, unknown> };
