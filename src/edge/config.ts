@@ -14,6 +14,8 @@ import { describe } from './assert.ts';
 import { ai4iLayout, type CsvLayout } from './connectors/replay.ts';
 import { EDGE_ERR, EdgeError, EdgeTypeError } from './errors.ts';
 import type { WindowSpec } from './features.ts';
+import type { ModelsConfig } from './inference.ts';
+import type { ControlsConfig } from '../runtime/controls.ts';
 
 /** A CSV replay connector: the AI4I 2020 layout, or a layout literal (`CsvLayout`). */
 export interface CsvConnectorConfig {
@@ -93,6 +95,8 @@ export interface EdgeConfig {
   readonly sealIntervalMs: number;
   /** Accept `TEST_INSECURE_*` parameter sets from the cloud (tests only; default false). */
   readonly allowInsecureParams: boolean;
+  /** The models the gateway runs on its live records (absent: none). */
+  readonly models?: ModelsConfig;
 }
 
 /** A bad value as a message shows it: numbers and short strings as they are, anything else by its type. */
@@ -229,8 +233,51 @@ function dataset(r: Reader, p: (string | number)[], v: unknown): DatasetConfig {
   };
 }
 
+function models(r: Reader, v: unknown): ModelsConfig {
+  const p = ['models'];
+  const o = r.obj(p, v, ['fleet', 'trustedRoot', 'repository', 'mirror', 'checkMs', 'mqtt', 'endpoint', 'run'], ['fleet', 'trustedRoot', 'run']);
+  if ((o.repository === undefined) === (o.mirror === undefined)) r.fail(p, 'must name exactly one of repository (the TUF repository URL), mirror (a folder)');
+  let source: ModelsConfig['source'];
+  if (o.repository !== undefined) {
+    const url = r.str([...p, 'repository'], o.repository);
+    if (!/^https?:\/\/[^/]+/.test(url)) r.fail([...p, 'repository'], `must be an http(s) URL, got ${JSON.stringify(url)}`);
+    source = { kind: 'http', url };
+  } else source = { kind: 'mirror', dir: r.file([...p, 'mirror'], o.mirror) };
+  let mqtt: ModelsConfig['mqtt'];
+  if (o.mqtt !== undefined) {
+    const m = r.obj([...p, 'mqtt'], o.mqtt, ['url', 'prefix'], ['url', 'prefix']);
+    mqtt = { url: r.str([...p, 'mqtt', 'url'], m.url), prefix: r.str([...p, 'mqtt', 'prefix'], m.prefix) };
+  }
+  let endpoint: ModelsConfig['endpoint'];
+  if (o.endpoint !== undefined) {
+    const e = r.obj([...p, 'endpoint'], o.endpoint, ['host', 'port'], ['port']);
+    endpoint = { host: e.host === undefined ? '127.0.0.1' : r.str([...p, 'endpoint', 'host'], e.host), port: r.int([...p, 'endpoint', 'port'], e.port, 0, 65535) };
+  }
+  const run = r.list([...p, 'run'], o.run).map((x, i) => {
+    const rp = [...p, 'run', i];
+    const m = r.obj(rp, x, ['id', 'moments', 'fallback', 'rangeMargin', 'oodAlpha', 'minConfidence', 'clamp'], ['id', 'moments', 'fallback']);
+    const fallback = r.obj([...rp, 'fallback'], m.fallback, ['rule', 'output', 'feature', 'threshold', 'below', 'atOrAbove'], ['rule']);
+    r.oneOf([...rp, 'fallback', 'rule'], fallback.rule, ['constant', 'threshold', 'none']);
+    const num = (k: string): Record<string, number> => {
+      if (m[k] === undefined) return {};
+      if (typeof m[k] !== 'number' || !Number.isFinite(m[k])) r.fail([...rp, k], `must be a number, got ${shown(m[k])}`);
+      return { [k]: m[k] as number };
+    };
+    const controls = {
+      fallback, ...num('rangeMargin'), ...num('oodAlpha'), ...num('minConfidence'),
+      ...(m.clamp === undefined ? {} : { clamp: r.obj([...rp, 'clamp'], m.clamp, ['lo', 'hi'], ['lo', 'hi']) }),
+    } as unknown as ControlsConfig;
+    return { id: r.id([...rp, 'id'], m.id), moments: r.file([...rp, 'moments'], m.moments), controls };
+  });
+  return {
+    fleet: r.id([...p, 'fleet'], o.fleet), trustedRoot: r.text([...p, 'trustedRoot'], o.trustedRoot), source,
+    checkMs: o.checkMs === undefined ? 60_000 : r.int([...p, 'checkMs'], o.checkMs, 100, 86_400_000),
+    ...(mqtt === undefined ? {} : { mqtt }), ...(endpoint === undefined ? {} : { endpoint }), run,
+  };
+}
+
 function check(literal: unknown, r: Reader, env: NodeJS.ProcessEnv): EdgeConfig {
-  const top = r.obj([], literal, ['version', 'tenant', 'federation', 'stateDir', 'cloud', 'policy', 'pseudonymKey', 'keyHolder', 'connectors', 'datasets', 'sealIntervalMs', 'allowInsecureParams'],
+  const top = r.obj([], literal, ['version', 'tenant', 'federation', 'stateDir', 'cloud', 'policy', 'pseudonymKey', 'keyHolder', 'connectors', 'datasets', 'sealIntervalMs', 'allowInsecureParams', 'models'],
     ['version', 'tenant', 'federation', 'stateDir', 'cloud', 'policy', 'keyHolder', 'connectors', 'datasets']);
   if (top.version !== 1) r.fail(['version'], `must be 1, got ${shown(top.version)}`);
   const c = r.obj(['cloud'], top.cloud, ['url', 'ca', 'cert', 'key', 'pollMs'], ['url', 'ca', 'cert', 'key']);
@@ -279,6 +326,7 @@ function check(literal: unknown, r: Reader, env: NodeJS.ProcessEnv): EdgeConfig 
     datasets,
     sealIntervalMs: top.sealIntervalMs === undefined ? 1000 : r.int(['sealIntervalMs'], top.sealIntervalMs, 10, 3_600_000),
     allowInsecureParams: top.allowInsecureParams === undefined ? false : r.bool(['allowInsecureParams'], top.allowInsecureParams),
+    ...(top.models === undefined ? {} : { models: models(r, top.models) }),
   });
 }
 

@@ -34,6 +34,7 @@ import { SparkplugHost } from './connectors/sparkplug.ts';
 import { EDGE_ERR, EdgeError, EdgeTypeError } from './errors.ts';
 import { FeatureWindows, type FeatureRecord, type Stat } from './features.ts';
 import { Gateway, type GatewayMetrics } from './gateway.ts';
+import { EdgeModels, type ModelsMetrics } from './inference.ts';
 import { jobPlanDigest, KeyHolder, type Approval } from './keyholder.ts';
 import { Outbox } from './outbox.ts';
 import { applyPolicy, emptyCounters, loadPolicy, loadPseudonymKey, mergeCounters, type DataPolicy, type PolicyCounters, type PseudonymKey } from './policy.ts';
@@ -48,6 +49,7 @@ export type EdgeServiceEvent =
   | { readonly kind: 'receiver'; readonly hash: string }
   | { readonly kind: 'reveal'; readonly jobId: string }
   | { readonly kind: 'refusal'; readonly jobId: string; readonly code: string; readonly message: string }
+  | { readonly kind: 'model'; readonly modelId: string; readonly version: number }
   | { readonly kind: 'error'; readonly error: Error };
 
 /** Options of {@link startEdge}. */
@@ -68,6 +70,8 @@ export interface EdgeMetrics {
   /** Jobs whose reveal share this gateway posted in this run, and those its key holder refused. */
   readonly revealed: readonly string[];
   readonly refused: readonly string[];
+  /** The model runtime's figures, when models are configured. */
+  readonly models?: ModelsMetrics;
 }
 
 /** A running gateway. */
@@ -137,6 +141,24 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
     onError: ({ error, action }) => { if (action === 'parked') emit({ kind: 'error', error }); },
   });
   uploader.start();
+  let models: EdgeModels | undefined;
+  try {
+    if (config.models !== undefined) {
+      models = await EdgeModels.open(config.models, config.stateDir, (e) => emit(e.kind === 'error' ? e : { kind: 'model', modelId: e.modelId, version: e.version }));
+    }
+  } catch (e) {
+    await uploader.stop();
+    outbox.close();
+    key.destroy();
+    throw e;
+  }
+  let modelTimer: NodeJS.Timeout | undefined;
+  let checking: Promise<void> = Promise.resolve();
+  const checkModels = (): void => {
+    checking = models!.check().finally(() => {
+      if (!stopped) modelTimer = setTimeout(checkModels, config.models!.checkMs);
+    });
+  };
 
   const khDir = path.join(config.stateDir, 'keyholder');
   let engine: SealEngine | undefined;
@@ -172,6 +194,7 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
   const deliver = (events: readonly RawEvent[]): void => {
     const out = applyPolicy(policy, key, events);
     counters = mergeCounters(counters, out.counters);
+    if (models !== undefined) for (const e of out.events) if (e.kind === 'sample') models.infer(e.machine, e.t, e.values);
     for (const d of datasets) {
       if (d.windows === undefined) {
         d.gateway.add(out.events);
@@ -186,6 +209,10 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
         records.push(...d.windows.push(e));
       }
       if (records.length > 0) d.gateway.add(records);
+      if (models !== undefined) {
+        const names = d.windows.names;
+        for (const r of records) models.infer(r.machine, r.end, Object.fromEntries(names.map((n, j) => [n, r.values[j]])));
+      }
     }
   };
 
@@ -245,6 +272,7 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       datasets.push({ id: d.id, gateway, ...(windows === undefined ? {} : { windows }), seen: new Set() });
     }
     sealTimer = setInterval(() => seal(false), config.sealIntervalMs);
+    await checking; // the first model check, so that live records meet the models delivered so far
     await startConnectors();
     emit({ kind: 'ready', datasets: datasets.map((d) => d.id) });
     markReady();
@@ -360,6 +388,7 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       if (!stopped) pollTimer = setTimeout(poll, config.cloud.pollMs);
     });
   };
+  if (models !== undefined) checkModels();
   poll();
 
   return {
@@ -375,13 +404,13 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
     async flush() {
       await Promise.all(replays);
       seal(true);
-      await uploader.idle();
+      await Promise.all([uploader.idle(), models?.idle()]);
     },
     metrics() {
       return {
         round: fed?.round ?? 'unknown', receiverKnown: receiverHash !== undefined, policy: counters,
         gateways: Object.fromEntries(datasets.map((d) => [d.id, d.gateway.metrics()])),
-        uploader: uploader.metrics(), revealed: [...revealed], refused: [...refused],
+        uploader: uploader.metrics(), revealed: [...revealed], refused: [...refused], ...(models === undefined ? {} : { models: models.metrics() }),
       };
     },
     async stop() {
@@ -389,9 +418,11 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       stopped = true;
       clearTimeout(pollTimer);
       clearInterval(sealTimer);
+      clearTimeout(modelTimer);
       aborts.abort();
       await Promise.allSettled([...replays, ...connectors.map((c) => c.stop())]);
-      await ticking;
+      await Promise.all([ticking, checking]);
+      await models?.close();
       await uploader.stop();
       for (const d of datasets) d.gateway.close();
       outbox.close();

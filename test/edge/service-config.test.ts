@@ -51,11 +51,22 @@ datasets:
   - id: mills-windows
     schema: windows.json
     source: { kind: windows, window: { kind: count, size: 10 }, signals: [torque], stats: [mean, max] }
+models:
+  fleet: plant-a
+  trustedRoot: root.json
+  repository: https://cloud.example:8443/tuf
+  mqtt: { url: "mqtt://127.0.0.1:1883", prefix: hedge/decisions }
+  endpoint: { port: 8710 }
+  run:
+    - id: torque
+      moments: torque.moments.json
+      fallback: { rule: constant, output: 40 }
+      oodAlpha: 0.001
 `;
 
 function fixture(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-edge-config-'));
-  for (const f of ['ca.pem', 'gateway.pem', 'gateway.key']) writeFileSync(path.join(dir, f), `-----BEGIN ${f}-----\n`);
+  for (const f of ['ca.pem', 'gateway.pem', 'gateway.key', 'root.json']) writeFileSync(path.join(dir, f), `-----BEGIN ${f}-----\n`);
   writeFileSync(path.join(dir, 'schema.json'), JSON.stringify({ features: [{ name: 'torque', lo: 0, hi: 80 }] }));
   writeFileSync(path.join(dir, 'windows.json'), JSON.stringify({ features: [{ name: 'torque.mean', lo: 0, hi: 80 }, { name: 'torque.max', lo: 0, hi: 80 }] }));
   return dir;
@@ -78,6 +89,10 @@ test('a valid gateway config: paths resolved against its folder, TLS material re
     assert.deepEqual(c.datasets.map((d) => [d.id, d.source.kind, d.schema.features.length]), [['mills', 'samples', 1], ['mills-windows', 'windows', 2]]);
     assert.equal(c.sealIntervalMs, 1000);
     assert.equal(c.allowInsecureParams, false);
+    assert.deepEqual(c.models?.source, { kind: 'http', url: 'https://cloud.example:8443/tuf' });
+    assert.deepEqual(c.models?.endpoint, { host: '127.0.0.1', port: 8710 });
+    assert.equal(c.models?.checkMs, 60_000);
+    assert.deepEqual(c.models?.run.map((m) => [m.id, m.moments, m.controls]), [['torque', path.join(dir, 'torque.moments.json'), { fallback: { rule: 'constant', output: 40 }, oodAlpha: 0.001 }]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -113,6 +128,10 @@ test('gateway config bad-input matrix: typed errors naming the path and the line
     expect(VALID.replace('id: mills-windows', 'id: mills'), 'EDGE_ERR_CONFIG_INVALID', /datasets\.1\.id repeats dataset mills/);
     expect(VALID.replace('schema: schema.json', 'schema: ca.pem'), 'EDGE_ERR_CONFIG_INVALID', /datasets\.0\.schema is not a dataset schema/);
     expect(VALID.replace('kind: windows,', 'kind: hours,'), 'EDGE_ERR_CONFIG_INVALID', /datasets\.1\.source\.kind must be one of windows/);
+    expect(VALID.replace('  repository:', '  mirror: /media/usb\n  repository:'), 'EDGE_ERR_CONFIG_INVALID', /models must name exactly one of repository .*, mirror/);
+    expect(VALID.replace('rule: constant', 'rule: guess'), 'EDGE_ERR_CONFIG_INVALID', /models\.run\.0\.fallback\.rule must be one of constant, threshold, none, got "guess"/);
+    expect(VALID.replace('oodAlpha: 0.001', 'oodAlpha: small'), 'EDGE_ERR_CONFIG_INVALID', /models\.run\.0\.oodAlpha must be a number, got "small"/);
+    expect(VALID.replace('{ port: 8710 }', '{ port: 70000 }'), 'EDGE_ERR_CONFIG_INVALID', /models\.endpoint\.port must be an integer in \[0, 65535\]/);
     expect('[]', 'EDGE_ERR_CONFIG_INVALID', /the document must be a mapping/);
     assert.throws(() => parseEdgeConfig(42 as never), EdgeTypeError);
   } finally {

@@ -31,6 +31,10 @@ import { CUSTODY_KDF_MIN } from '../../src/edge/custody.ts';
 import { KeyHolder } from '../../src/edge/keyholder.ts';
 import { loadEdgeConfig } from '../../src/edge/config.ts';
 import { startEdge, type EdgeServiceEvent, type RunningEdge } from '../../src/edge/service.ts';
+import { generateTufKey, TufRepository } from '../../src/trust/tuf/repository.ts';
+import { fitRidge, lineageDigest } from '../../src/models/index.ts';
+import { momentsToJSON } from '../../src/models/moments.ts';
+import { jsonBytes, metaFor, regMoments, regressionSchema } from '../runtime/fixtures.ts';
 
 const AI4I = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/ai4i2020.csv');
 const PLANTS = [{ tenant: 'plant-l', type: 'L' }, { tenant: 'plant-m', type: 'M' }, { tenant: 'plant-h', type: 'H' }];
@@ -92,6 +96,19 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
 
     // Each plant: enrolment, its rows of the AI4I file, its policy, keys and config; then the gateway.
     const lines = readFileSync(AI4I, 'utf8').trim().split('\n');
+
+    // Plant L also runs a model: torque from the other four signals, released to its fleet in a
+    // TUF repository that reaches the plant as a mirror folder.
+    const repo = await TufRepository.create({ dir: path.join(dir, 'tuf'), keys: { root: generateTufKey(), targets: generateTufKey(), snapshot: generateTufKey(), timestamp: generateTufKey() } });
+    await repo.addFleet('plant-l', [generateTufKey()]);
+    const meta = metaFor('torque', 1);
+    await repo.publishModel('plant-l', { modelId: 'torque', version: 1, lineageDigest: lineageDigest(meta.lineage).replace(/^sha256:/, ''), bytes: jsonBytes(fitRidge(regressionSchema, regMoments), meta) });
+    writeFileSync(path.join(dir, 'tuf-root.json'), repo.trustedRoot());
+    writeFileSync(path.join(dir, 'torque.moments.json'), JSON.stringify(momentsToJSON(regMoments)));
+    const modelsYaml = [
+      'models:', '  fleet: plant-l', `  trustedRoot: ${path.join(dir, 'tuf-root.json')}`, `  mirror: ${path.join(dir, 'tuf')}`, '  endpoint: { port: 0 }',
+      '  run:', `    - { id: torque, moments: ${path.join(dir, 'torque.moments.json')}, fallback: { rule: constant, output: 40 } }`,
+    ];
     const allRows: number[][] = [];
     for (const p of PLANTS) {
       const pdir = path.join(dir, p.tenant);
@@ -118,7 +135,8 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
         'policy: policy.yaml',
         'keyHolder:', '  custody: { keyFile: custody.key }', '  policy: { minPlants: 3, minRecords: 600, maxRevealsPerDay: 5 }',
         'connectors:', '  - kind: csv', '    path: rows.csv', '    layout: ai4i', `    machineId: ${p.type.toLowerCase()}-mill`, '    stepMs: 1000',
-        'datasets:', '  - id: mills', '    schema: schema.json', '    source: samples', '    batchSize: 150', '',
+        'datasets:', '  - id: mills', '    schema: schema.json', '    source: samples', '    batchSize: 150',
+        ...(p.type === 'L' ? modelsYaml : []), '',
       ].join('\n'));
       edges.push(await startEdge(await loadEdgeConfig(path.join(pdir, 'gateway.yaml')), { onEvent: (event) => events.push({ tenant: p.tenant, event }) }));
     }
@@ -161,6 +179,17 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
       assert.equal(m.policy.samplesOut, ROWS);
     }
 
+    // The model: delivered, verified, activated before the records arrived; every record answered.
+    const torque = edges[0].metrics().models!;
+    assert.deepEqual(torque.models.torque, { activeVersion: 1, decisions: ROWS, dropped: 0, skipped: 0 });
+    assert.ok(events.some((e) => e.tenant === 'plant-l' && e.event.kind === 'model' && e.event.version === 1));
+    const listed = (await (await fetch(`${torque.endpoint}/v1/models`)).json()) as { model: string; activeVersion: number }[];
+    assert.deepEqual(listed.map((m) => [m.model, m.activeVersion]), [['torque', 1]]);
+    const res = await fetch(`${torque.endpoint}/v1/models/torque/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ record: [300, 310, 1500, 100] }) });
+    assert.equal(res.status, 200);
+    const decision = (await res.json()) as { version: number; source: string; abstained: boolean };
+    assert.deepEqual([decision.version, decision.source, decision.abstained], [1, 'model', false]);
+
     // The job; the admins approve through the cloud, but the key holders wait for the local approval.
     const job = (await ok(call(base, alice, 'POST', '/v1/tenants/builder/jobs', { id: 'job-1', federation: 'mills', dataset: 'mills', spec: { features: FEATURES.map((f) => f.name), label: false } }), 201)).json<{ records: number }>();
     assert.equal(job.records, PLANTS.length * ROWS, 'every row the gateways read was uploaded once');
@@ -176,7 +205,9 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
     }
     await revealOverHttps(base, engine, 'job-1', 'mills', new Map([['builder', builderSecret]]), () => alice, { minPlants: 3, minRecords: 600 });
     await until('the reveal', async () => ((await jobState()).state === 'revealed' ? true : undefined));
-    for (const e of edges) assert.deepEqual(e.metrics().revealed, ['job-1']);
+    // (a gateway notes its share once the cloud's answer reaches it, which may be just after the job completes)
+    for (const e of edges) await until('the gateway to note its share', async () => (e.metrics().revealed.includes('job-1') ? true : undefined), 10_000);
+    for (const e of edges) assert.deepEqual(e.metrics().refused, []);
 
     const plan = (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1/plan'))).json<JobPlan>();
     using switched = CiphertextCodec.fromBytes(engine, (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1/result'))).body);
