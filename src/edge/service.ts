@@ -13,7 +13,9 @@
  * connectors start. A seal timer seals due batches and kicks the uploader. The key holder answers a
  * job's reveal only for jobs the plant admin approved locally ({@link RunningEdge.approveJob},
  * recorded by `KeyHolder.approve` for the plan's digest) and only as its policy allows; the cloud
- * asks for the reveal only after the admin's approval through its own route too.
+ * asks for the reveal only after the admin's approval through its own route too. With a `models`
+ * section, the model runtime (`inference.ts`) checks for verified versions from the start and
+ * answers the live records.
  * @module
  */
 import { existsSync, mkdirSync } from 'node:fs';
