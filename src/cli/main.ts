@@ -4,6 +4,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerCloudCommand } from './cloud.ts';
+import { registerLoginCommand } from './client.ts';
+import { registerFederationCommands } from './federation.ts';
+import { registerJobCommands } from './job.ts';
+import { registerLogCommands } from './log.ts';
+import { registerModelCommands } from './model.ts';
 import { registerDemoCommand } from './demo.ts';
 import { registerEdgeCommand } from './edge.ts';
 import { registerParamsCommand } from './params.ts';
@@ -28,6 +33,11 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerEdgeCommand(program);
   registerWorkerCommand(program);
+  registerLoginCommand(program);
+  registerFederationCommands(program);
+  registerJobCommands(program);
+  registerModelCommands(program);
+  registerLogCommands(program);
   return program;
 }
 
@@ -45,6 +55,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(typeof code === 'string' ? `error ${code}: ${message}\n` : `error: ${message}\n`);
+    const hint = (err as { hint?: unknown }).hint;
+    if (typeof hint === 'string') process.stderr.write(`hint: ${hint}\n`);
     return 1;
   }
 }

@@ -60,6 +60,8 @@ export const CLOUD_ERR = {
   ROLLBACK_REFUSED: 'CLOUD_ERR_ROLLBACK_REFUSED',
   /** A model offered to the registry does not fit the job it names (other features or label than the job computed). */
   MODEL_REJECTED: 'CLOUD_ERR_MODEL_REJECTED',
+  /** The CLI could not reach the cloud (connection refused, DNS, a TLS certificate that the CA file does not vouch for); never answered by the server. */
+  UNREACHABLE: 'CLOUD_ERR_UNREACHABLE',
 } as const;
 
 /** One of the {@link CLOUD_ERR} codes. */
@@ -96,6 +98,7 @@ export const CLOUD_ERR_STATUS: Readonly<Record<CloudErrorCode, number>> = Object
   CLOUD_ERR_STATE: 409,
   CLOUD_ERR_ROLLBACK_REFUSED: 409,
   CLOUD_ERR_MODEL_REJECTED: 422,
+  CLOUD_ERR_UNREACHABLE: 503,
 });
 
 /**
