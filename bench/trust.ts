@@ -54,6 +54,7 @@ function sampleDetails(kind: LogEvent['kind'], i: number): Record<string, string
     case 'activation': return { model: 'ridge', version: i, action: 'activate' };
     case 'inference_summary': return { model: 'ridge', version: 1, inferences: 1000, abstained: 3 };
     case 'access_denied': return { action: 'job.approve', resource: `job-${i}` };
+    case 'deletion': return { dataset: 'spindle', records: 4096, reason: 'retention' };
   }
 }
 

@@ -3,7 +3,8 @@
  * services (lake, federations, jobs) on its database, the transparency log as
  * the audit sink of everything they do, and the embedded job runner (worker
  * threads in this process). Jobs a crash left running are run again at start;
- * at shutdown running jobs finish or go back to the queue.
+ * at shutdown running jobs finish or go back to the queue. Expired batches are
+ * deleted hourly (retention) and every deletion is logged.
  */
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,7 +19,7 @@ import { FileBlobStore } from './blobs.ts';
 import { CLOUD_ERR, CloudError } from './errors.ts';
 import { Federations, type CeremonyAudit } from './federation.ts';
 import { Jobs, type JobAudit } from './jobs.ts';
-import { Lake } from './lake.ts';
+import { Lake, type BatchDeletion } from './lake.ts';
 import { JobLineage } from './lineage.ts';
 import { Registry } from './registry.ts';
 import { Release } from './release.ts';
@@ -106,6 +107,11 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
   };
   const tuf = await openCloudTuf(options.dataDir);
   let models: { registry: Registry; lineage: JobLineage; release: Release } | undefined;
+  const logDeletions = async (deletions: readonly BatchDeletion[]): Promise<void> => {
+    for (const d of deletions) {
+      await record('deletion', d.reason === 'retention' ? 'cloud' : `admin.${d.plant}`, d.plant, `batch/${d.batchId}`, d.contentHash, { dataset: d.dataset, records: d.records, reason: d.reason });
+    }
+  };
   let services: { lake: Lake; federations: Federations; jobs: Jobs } | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   const runQueued = (): void => {
@@ -125,7 +131,7 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
         const federations = await Federations.open({ sql: ctx.db, blobs, engine, audit: ceremonyAudit });
         const jobs = await Jobs.open({ sql: ctx.db, blobs, lake, federations, engine, threads: options.threads ?? 2, audit: jobAudit });
         services = { lake, federations, jobs };
-        return { lake, federations, jobs, engine, onSubmitted: runQueued };
+        return { lake, federations, jobs, engine, onSubmitted: runQueued, onDeleted: logDeletions };
       }), modelRoutes(async (ctx) => {
         const { lake, federations, jobs } = services!;
         const appendNow = async (e: Omit<LogEvent, 'time'>): Promise<void> => { await log!.append([{ ...e, time: new Date().toISOString() } as LogEvent]); };

@@ -34,6 +34,7 @@ export const EVENT_KINDS = [
   'activation',
   'inference_summary',
   'access_denied',
+  'deletion',
 ] as const;
 
 /** One of {@link EVENT_KINDS}. */
@@ -52,6 +53,7 @@ const DETAILS: Record<EventKind, Record<string, FieldType>> = {
   activation: { model: 'id', version: 'count', action: ['activate', 'rollback', 'deactivate'] },
   inference_summary: { model: 'id', version: 'count', inferences: 'count', abstained: 'count' },
   access_denied: { action: 'id', resource: 'id' },
+  deletion: { dataset: 'id', records: 'count', reason: ['retention', 'withdrawal'] },
 };
 
 /** Detail values: identifiers, hex hashes or counts, per kind. */

@@ -51,6 +51,7 @@ GET    /v1/tenants/:tenant/federations/:federation/material/:what .  x  .  .  x 
 PUT    /v1/tenants/:tenant/federations/:federation/receiver-key .  x  .  .  .  .
 POST   /v1/tenants/:tenant/datasets                        .  x  .  .  .  .
 POST   /v1/tenants/:tenant/datasets/:dataset/batches       .  .  .  .  x  .
+POST   /v1/tenants/:tenant/withdrawal                      x  .  .  .  .  .
 POST   /v1/tenants/:tenant/jobs                            .  x  .  .  .  .
 GET    /v1/tenants/:tenant/jobs/:job                       x  x  .  x  x  .
 GET    /v1/tenants/:tenant/jobs/:job/plan                  x  x  .  x  x  .

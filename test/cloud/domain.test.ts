@@ -144,6 +144,14 @@ test('domain API: ceremony, uploads, job, approvals, reveal, result for the buil
     assert.deepEqual(answers.map((a) => a.statusCode).sort(), [...Array(20).fill(200), ...Array(20).fill(201)]);
     assert.equal((await lake.batches('mills')).length, 3 + 20);
 
+    // A plant withdraws all of its data at once.
+    const before = (await lake.batches('mills')).length;
+    const withdrawn = (await call('POST', '/v1/tenants/plant-c/withdrawal', await t.bearer('admin-plant-c'))).json() as { batches: number; records: number };
+    assert.ok(withdrawn.batches > 0);
+    assert.equal((await lake.batches('mills', 'plant-c')).length, 0);
+    assert.equal((await lake.batches('mills')).length, before - withdrawn.batches);
+    await call('POST', '/v1/tenants/plant-c/withdrawal', alice, undefined, 403);
+
     // Every domain route is in the OpenAPI document.
     const doc = (await call('GET', '/openapi.json', {})).json() as { paths: Record<string, unknown> };
     for (const p of ['/v1/tenants/{tenant}/datasets/{dataset}/batches', '/v1/tenants/{tenant}/jobs/{job}/reveal-shares', '/v1/tenants/{tenant}/federations/{federation}/ceremony/{round}']) assert.ok(doc.paths[p], p);

@@ -12,6 +12,7 @@ const DETAILS: Record<EventKind, Record<string, string | number>> = {
   activation: { model: 'ridge-spindle', version: 3, action: 'activate' },
   inference_summary: { model: 'ridge-spindle', version: 3, inferences: 1000, abstained: 4 },
   access_denied: { action: 'job.approve', resource: 'job-17' },
+  deletion: { dataset: 'spindle-vibration', records: 4096, reason: 'retention' },
 };
 
 /** A valid event of `kind`; `n` varies the subject and time. */

@@ -13,6 +13,7 @@
  * | `PUT /v1/tenants/{t}/federations/{f}/receiver-key` | `key.ceremony.join` (the receiver only) |
  * | `POST /v1/tenants/{t}/datasets` | `dataset.define` |
  * | `POST /v1/tenants/{t}/datasets/{d}/batches` | `data.ingest` (the plant's gateway) |
+ * | `POST /v1/tenants/{t}/withdrawal` | `data.policy.edit` (the plant's admin): delete all of the plant's batches |
  * | `POST /v1/tenants/{t}/jobs` | `job.submit` |
  * | `GET /v1/tenants/{t}/jobs/{j}`, `…/plan` | `log.read` (the receiver or a key holder) |
  * | `POST /v1/tenants/{t}/jobs/{j}/approvals` | `job.approve` (the plant's admin) |
@@ -34,7 +35,7 @@ import type { CloudContext, CloudRoutes } from '../context.ts';
 import { CLOUD_ERR, CloudError } from '../errors.ts';
 import type { Federations } from '../federation.ts';
 import type { JobRecord, Jobs } from '../jobs.ts';
-import type { Lake } from '../lake.ts';
+import type { BatchDeletion, Lake } from '../lake.ts';
 
 /** The services the domain routes serve. */
 export interface DomainServices {
@@ -44,6 +45,8 @@ export interface DomainServices {
   readonly engine: (preset: string) => Promise<SealEngine>;
   /** Called after a job is submitted (the embedded runner starts it). */
   readonly onSubmitted?: (jobId: string) => void;
+  /** Called with the batches a withdrawal deleted (the service logs them). */
+  readonly onDeleted?: (deletions: readonly BatchDeletion[]) => Promise<void>;
 }
 
 const BINARY_LIMIT = 256 * 1024 * 1024;
@@ -162,6 +165,15 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
       }
       const r = await lake.ingest({ dataset: dataset.id, plant: req.params.tenant, bytes: bytesOf(req.body), engine: await services.engine(dataset.params) });
       return reply.code(r.status === 'stored' ? 201 : 200).send({ status: r.status, batchId: r.ref.batchId, contentHash: r.ref.contentHash, records: r.ref.recordCount });
+    });
+
+    app.post('/v1/tenants/:tenant/withdrawal', {
+      schema: { tags: ['dataset'], summary: 'Withdraw all of the plant\'s data: every batch it uploaded is deleted, and the deletion logged', params: Type.Object({ tenant: FederationParams.properties.tenant }, { additionalProperties: false }), response: { 200: Type.Object({ batches: Type.Integer(), records: Type.Integer() }), ...errorResponses(400, 401, 403) } },
+      config: { access: { action: 'data.policy.edit', tenant: 'tenant', principals: person } },
+    }, async (req) => {
+      const deleted = await lake.withdraw(req.params.tenant);
+      await services.onDeleted?.(deleted);
+      return { batches: deleted.length, records: deleted.reduce((a, d) => a + d.records, 0) };
     });
 
     app.post('/v1/tenants/:tenant/jobs', {
