@@ -188,6 +188,19 @@ test('a key holder reopened on the same files answers retries with byte-identica
   assert.equal(entry.detail.retry, true);
 });
 
+test('a key holder opened before the federation has a receiver refuses reveals to a receiver, and logs it', async () => {
+  holders[1].close();
+  const h = await f.open(1, { receiver: undefined });
+  try {
+    h.approve({ jobId: 'job-nr', planDigest: jobPlanDigest(job1.plan), approvedBy: 'admin@plant' });
+    assert.throws(() => h.revealShare({ jobId: 'job-nr', plan: job1.plan, input: job1.input, receiver: f.receiver }), isCode('EDGE_ERR_RECEIVER'));
+    assert.deepEqual([h.log().at(-1)!.kind, h.log().at(-1)!.detail.code], ['refusal', 'EDGE_ERR_RECEIVER']);
+  } finally {
+    h.close();
+    holders[1] = await f.open(1);
+  }
+});
+
 test('the log holds ids and digests only, is hash-chained, append-only, and alteration is detected', () => {
   const h = holders[2];
   const { entries, head } = h.verifyLog();

@@ -157,6 +157,9 @@ test('hedge edge policy explain prints what leaves and what stays; a bad policy 
     assert.match(r.stdout, /LEAVES\n  torque \[confidential\]: values as features, sample rejected outside \[3, 77\] Nm\n    note: the policy's range \[3, 77\] reaches beyond the source's EU range \[0, 70\]/);
     assert.match(r.stdout, /STAYS\n  operator_badge \[secret\]: share is false/);
     assert.match(r.stdout, /spindle_current: not declared in the policy/);
+    const start = spawnSync(process.execPath, ['bin/hedge.js', 'edge', 'start', '--config', path.join(dir, 'policy.yaml')], { cwd: root, encoding: 'utf8' });
+    assert.equal(start.status, 1, 'hedge edge start with a file that is not a gateway config');
+    assert.match(start.stderr, /^error EDGE_ERR_CONFIG_INVALID: cannot load gateway config: machineIds is not a known field .*\(policy\.yaml line 2\)/);
     writeFileSync(path.join(dir, 'bad.yaml'), 'version: 1\nsigals: {}\n');
     const bad = run('--policy', path.join(dir, 'bad.yaml'));
     assert.equal(bad.status, 1);
