@@ -23,6 +23,7 @@
  * Leases live in memory: a restart makes every unacked entry available again.
  * @module
  */
+import { immediateTransaction, makeDurable } from './sqlite.ts';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { deserialize, serialize } from 'node:v8';
 import { aArray, aFunction, aInteger, aObject, aString, describe } from './assert.ts';
@@ -182,9 +183,7 @@ export class DurableBuffer<T> {
     let db: DatabaseSync | undefined;
     try {
       db = new DatabaseSync(options.path);
-      db.exec('PRAGMA locking_mode = EXCLUSIVE');
-      db.exec('PRAGMA journal_mode = WAL');
-      db.exec('PRAGMA synchronous = FULL');
+      makeDurable(db);
       db.exec('BEGIN IMMEDIATE'); // takes the exclusive lock now, not at the first append
       const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
       if (version === 0) {
@@ -441,19 +440,7 @@ export class DurableBuffer<T> {
   }
 
   #transaction<R>(op: string, body: () => R): R {
-    try {
-      this.#db.exec('BEGIN IMMEDIATE');
-    } catch (e) {
-      throw storageError(op, e);
-    }
-    try {
-      const result = body();
-      this.#db.exec('COMMIT');
-      return result;
-    } catch (e) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw e instanceof EdgeError ? e : storageError(op, e);
-    }
+    return immediateTransaction(this.#db, body, (e) => storageError(op, e));
   }
 
   /** Deletes the oldest entries until `needEntries` entries and `needBytes` bytes are free (inside a transaction). */

@@ -33,6 +33,7 @@
  *   {@link KeyHolder.verifyLog} recomputes the chain.
  * @module
  */
+import { immediateTransaction } from './sqlite.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -735,19 +736,7 @@ export class KeyHolder {
   }
 
   #transaction<R>(op: string, body: () => R): R {
-    try {
-      this.#db.exec('BEGIN IMMEDIATE');
-    } catch (e) {
-      throw keyholderStorageError(op, e);
-    }
-    try {
-      const result = body();
-      this.#db.exec('COMMIT');
-      return result;
-    } catch (e) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw e instanceof EdgeError ? e : keyholderStorageError(op, e);
-    }
+    return immediateTransaction(this.#db, body, (e) => keyholderStorageError(op, e));
   }
 }
 

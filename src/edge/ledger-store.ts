@@ -15,6 +15,7 @@
  * locking mode, as in `buffer.ts`.
  * @module
  */
+import { makeDurable } from './sqlite.ts';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { LedgerStore } from '../he/mhe/ledger.ts';
 import { aString, describe } from './assert.ts';
@@ -32,9 +33,7 @@ export function openKeyholderDb(op: string, path: string, version: number, schem
   let db: DatabaseSync | undefined;
   try {
     db = new DatabaseSync(path);
-    db.exec('PRAGMA locking_mode = EXCLUSIVE');
-    db.exec('PRAGMA journal_mode = WAL');
-    db.exec('PRAGMA synchronous = FULL');
+    makeDurable(db);
     db.exec('BEGIN IMMEDIATE');
     const found = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
     if (found === 0) db.exec(`${schema}; PRAGMA user_version = ${version};`);

@@ -21,6 +21,7 @@
  * Uses Node's built-in `node:sqlite`.
  * @module
  */
+import { immediateTransaction, makeDurable } from './sqlite.ts';
 import { createHash, randomBytes } from 'node:crypto';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { aFunction, aInteger, aObject, aString, describe } from './assert.ts';
@@ -168,9 +169,7 @@ export class Outbox {
     let db: DatabaseSync | undefined;
     try {
       db = new DatabaseSync(options.path);
-      db.exec('PRAGMA locking_mode = EXCLUSIVE');
-      db.exec('PRAGMA journal_mode = WAL');
-      db.exec('PRAGMA synchronous = FULL');
+      makeDurable(db);
       db.exec('BEGIN IMMEDIATE');
       const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
       if (version === 0) {
@@ -472,18 +471,7 @@ export class Outbox {
   }
 
   #transaction(op: string, body: () => void): void {
-    try {
-      this.#db.exec('BEGIN IMMEDIATE');
-    } catch (e) {
-      throw storageError(op, e);
-    }
-    try {
-      body();
-      this.#db.exec('COMMIT');
-    } catch (e) {
-      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
-      throw storageError(op, e);
-    }
+    return immediateTransaction(this.#db, body, (e) => storageError(op, e));
   }
 }
 
