@@ -196,13 +196,15 @@ export function withConnection(cmd: Command): Command {
 /**
  * The client and tenant for a command: options, then the environment, then the cached session.
  *
- * @throws {CloudError} `CLOUD_ERR_UNAUTHENTICATED` without a token, URL or CA; `CLOUD_ERR_VALIDATION` without a tenant
+ * @param needTenant - false for commands that act in no tenant
+ * @param needToken - false for commands that call public routes only
+ * @throws {CloudError} `CLOUD_ERR_UNAUTHENTICATED` without a URL or CA (or token when needed); `CLOUD_ERR_VALIDATION` without a tenant
  * @example
  * ```ts
  * const { client, tenant } = await connect(opts);
  * ```
  */
-export async function connect(opts: ConnectionOptions, needTenant = true): Promise<{ client: CloudClient; tenant: string }> {
+export async function connect(opts: ConnectionOptions, needTenant = true, needToken = true): Promise<{ client: CloudClient; tenant: string }> {
   const text = await readPrivate('session.json');
   let session: Partial<Session> = {};
   if (text !== undefined) {
@@ -217,7 +219,7 @@ export async function connect(opts: ConnectionOptions, needTenant = true): Promi
   const token = process.env.HEDGE_TOKEN ?? session.token;
   const tenant = opts.tenant ?? process.env.HEDGE_TENANT ?? session.tenant;
   const login = 'run hedge login --url <url> --ca <ca.pem> --user <name> [--tenant <tenant>], or set HEDGE_URL, HEDGE_CA and HEDGE_TOKEN';
-  if (url === undefined || caFile === undefined || token === undefined) throw new CloudError(CLOUD_ERR.UNAUTHENTICATED, 'cannot call the cloud: not logged in', { hint: login });
+  if (url === undefined || caFile === undefined || (needToken && token === undefined)) throw new CloudError(CLOUD_ERR.UNAUTHENTICATED, 'cannot call the cloud: not logged in', { hint: login });
   if (needTenant && tenant === undefined) throw new CloudError(CLOUD_ERR.VALIDATION, 'cannot call the cloud: no tenant', { hint: 'pass --tenant, set HEDGE_TENANT, or log in with --tenant' });
   return { client: new CloudClient(url, await readCa(caFile), token), tenant: tenant ?? '' };
 }

@@ -38,7 +38,7 @@ export function registerLogCommands(program: Command): void {
     .option('--entry <index>', 'also verify the inclusion of this entry of your tenant (repeat)', index)
     .option('--json', 'print the result as JSON')
     .action(async (opts: ConnectionOptions & { logKey?: string; entry?: number[]; json?: boolean }) => {
-      const { client, tenant } = await connect(opts, opts.entry !== undefined);
+      const { client, tenant } = await connect(opts, opts.entry !== undefined, opts.entry !== undefined);
       const pins = JSON.parse((await readPrivate('log.json')) ?? '{}') as Record<string, Pin>;
       const served = await client.call<{ origin: string; size: number; checkpoint: string; verifierKey: string }>('GET', '/v1/log/checkpoint');
       const pin = pins[client.url];
