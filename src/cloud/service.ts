@@ -112,6 +112,15 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
       await record('deletion', d.reason === 'retention' ? 'cloud' : `admin.${d.plant}`, d.plant, `batch/${d.batchId}`, d.contentHash, { dataset: d.dataset, records: d.records, reason: d.reason });
     }
   };
+  const logInference = async (tenant: string, actor: string, summary: { modelId: string; modelVersion: number; records: number; abstained: number }): Promise<string> => {
+    const payload = JSON.stringify(summary);
+    await log!.append([{
+      kind: 'inference_summary', time: new Date().toISOString(), actor, tenant, subject: `model/${summary.modelId}`,
+      payloadHash: hashPayload(new TextEncoder().encode(payload)),
+      details: { model: summary.modelId, version: summary.modelVersion, inferences: summary.records, abstained: summary.abstained },
+    }]);
+    return hashPayload(new TextEncoder().encode(payload));
+  };
   let services: { lake: Lake; federations: Federations; jobs: Jobs } | undefined;
   let queue: Promise<unknown> = Promise.resolve();
   const runQueued = (): void => {
@@ -131,7 +140,7 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
         const federations = await Federations.open({ sql: ctx.db, blobs, engine, audit: ceremonyAudit });
         const jobs = await Jobs.open({ sql: ctx.db, blobs, lake, federations, engine, threads: options.threads ?? 2, audit: jobAudit });
         services = { lake, federations, jobs };
-        return { lake, federations, jobs, engine, onSubmitted: runQueued, onDeleted: logDeletions };
+        return { lake, federations, jobs, engine, onSubmitted: runQueued, onDeleted: logDeletions, onInferenceSummary: logInference };
       }), modelRoutes(async (ctx) => {
         const { lake, federations, jobs } = services!;
         const appendNow = async (e: Omit<LogEvent, 'time'>): Promise<void> => { await log!.append([{ ...e, time: new Date().toISOString() } as LogEvent]); };

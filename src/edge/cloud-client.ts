@@ -6,6 +6,7 @@
  * takes no client certificate).
  * @module
  */
+import type { InferenceSummary } from '../runtime/audit.ts';
 import https from 'node:https';
 import type { JobPlan } from '../compute/plan.ts';
 import { aObject, aString, describe } from './assert.ts';
@@ -234,8 +235,21 @@ export class CloudClient {
     return this.#json('post reveal share', 'POST', `jobs/${enc(id)}/reveal-shares`, share);
   }
 
-  async #json<T>(op: string, method: string, rest: string, body?: Uint8Array): Promise<T> {
-    const { body: bytes } = await this.#call(op, method, rest, body);
+  /**
+   * Reports an inference summary of this gateway (counts, abstentions, drift alarms; no values) for
+   * the cloud's transparency log.
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * for (const summary of models.takeSummaries()) await cloud.reportInference(summary);
+   * ```
+   */
+  async reportInference(summary: InferenceSummary): Promise<{ readonly payloadHash: string }> {
+    return this.#json('report inference', 'POST', 'inference-summaries', new TextEncoder().encode(JSON.stringify(summary)), 'application/json');
+  }
+
+  async #json<T>(op: string, method: string, rest: string, body?: Uint8Array, type?: string): Promise<T> {
+    const { body: bytes } = await this.#call(op, method, rest, body, type);
     try {
       return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
     } catch (e) {
@@ -243,11 +257,11 @@ export class CloudClient {
     }
   }
 
-  #call(op: string, method: string, rest: string, body?: Uint8Array): Promise<{ status: number; body: Uint8Array }> {
+  #call(op: string, method: string, rest: string, body?: Uint8Array, type = 'application/octet-stream'): Promise<{ status: number; body: Uint8Array }> {
     const target = new URL(`${this.#base.pathname.replace(/\/$/, '')}/v1/tenants/${enc(this.#tenant)}/${rest}`, this.#base);
     const headers: Record<string, string | number> = { accept: 'application/json, application/octet-stream' };
     if (body !== undefined) {
-      headers['content-type'] = 'application/octet-stream';
+      headers['content-type'] = type;
       headers['content-length'] = body.length;
     }
     return new Promise((resolve, reject) => {

@@ -19,6 +19,8 @@ import { ModelSlots } from '../runtime/activation.ts';
 import { loadModel } from '../runtime/load.ts';
 import { DecisionPublisher, publishedDecision, startInferenceEndpoint, type InferenceEndpoint, type PublishedDecision } from '../runtime/publish.ts';
 import { RUNTIME_ERR, RuntimeError } from '../runtime/errors.ts';
+import { createDriftMonitor, referenceFromMoments, type DriftMonitor } from '../runtime/drift.ts';
+import { summariseInference, type InferenceSummary } from '../runtime/audit.ts';
 import { EDGE_ERR, EdgeError } from './errors.ts';
 
 /** One model the gateway runs. */
@@ -46,6 +48,7 @@ export interface ModelsConfig {
 /** What the model runtime reports. */
 export type ModelEvent =
   | { readonly kind: 'activated'; readonly modelId: string; readonly version: number }
+  | { readonly kind: 'drift'; readonly modelId: string; readonly features: readonly string[] }
   | { readonly kind: 'error'; readonly error: Error };
 
 /** Figures of the model runtime. */
@@ -66,6 +69,11 @@ interface Slot {
   decisions: number;
   dropped: number;
   skipped: number;
+  /** Drift of the live records against the training reference (a Gaussian one from the moments). */
+  drift: DriftMonitor | undefined;
+  alarmsSeen: number;
+  /** Start of the period the next summary covers. */
+  since: Date;
 }
 
 const MAX_PENDING = 10_000;
@@ -121,7 +129,7 @@ export class EdgeModels {
         throw new EdgeError(EDGE_ERR.CONFIG_INVALID, `cannot start models: ${run.moments} (model ${run.id}) is not a readable moments file (${(e as Error).message})`, { cause: e });
       }
       const s = await ModelSlots.open({ historyPath: path.join(dir, `${run.id}.history.json`), modelId: run.id });
-      slots.push({ config: run, moments, slots: s, features: [], chain: Promise.resolve(), pending: 0, decisions: 0, dropped: 0, skipped: 0 });
+      slots.push({ config: run, moments, slots: s, features: [], chain: Promise.resolve(), pending: 0, decisions: 0, dropped: 0, skipped: 0, drift: undefined, alarmsSeen: 0, since: new Date() });
     }
     let publisher: DecisionPublisher | undefined;
     let endpoint: InferenceEndpoint | undefined;
@@ -170,6 +178,8 @@ export class EdgeModels {
       this.#emit({ kind: 'activated', modelId: s.config.id, version: expect.version });
     }
     s.features = model.schema.features.map((f) => f.name);
+    s.drift = createDriftMonitor(referenceFromMoments(model.schema, s.moments));
+    s.alarmsSeen = 0;
   }
 
   /**
@@ -225,6 +235,11 @@ export class EdgeModels {
         try {
           const d = publishedDecision(s.slots, machine, new Date(t), await s.slots.predict(record as number[]));
           s.decisions++;
+          const report = s.drift?.update(record as number[]);
+          if (report !== undefined && report.alarmsRaised > s.alarmsSeen) {
+            s.alarmsSeen = report.alarmsRaised;
+            this.#emit({ kind: 'drift', modelId: s.config.id, features: [...report.alarms] });
+          }
           this.#endpoint?.remember(d);
           await this.#publisher?.publish(d);
         } catch (e) {
@@ -239,6 +254,28 @@ export class EdgeModels {
   /** Resolves once every queued record has been answered. */
   async idle(): Promise<void> {
     await Promise.all(this.#slots.map((s) => s.chain));
+  }
+
+  /**
+   * The inference summary of each active model since the last call (counts, abstentions and drift
+   * alarms, no values), and starts a new period. Models with no records in the period are left out.
+   * @example
+   * ```ts
+   * for (const summary of models.takeSummaries()) await cloud.reportInference(summary);
+   * ```
+   */
+  takeSummaries(now: Date = new Date()): InferenceSummary[] {
+    const out: InferenceSummary[] = [];
+    for (const s of this.#slots) {
+      const active = s.slots.active;
+      if (active === undefined) continue;
+      const counts = active.takeCounts();
+      const from = s.since;
+      s.since = now;
+      if (counts.records === 0) continue;
+      out.push(summariseInference({ model: active.model, counts, ...(s.drift === undefined ? {} : { drift: s.drift.report() }), from, to: now < from ? from : now }));
+    }
+    return out;
   }
 
   /** Figures per model. */

@@ -52,6 +52,7 @@ export type EdgeServiceEvent =
   | { readonly kind: 'reveal'; readonly jobId: string }
   | { readonly kind: 'refusal'; readonly jobId: string; readonly code: string; readonly message: string }
   | { readonly kind: 'model'; readonly modelId: string; readonly version: number }
+  | { readonly kind: 'drift'; readonly modelId: string; readonly features: readonly string[] }
   | { readonly kind: 'error'; readonly error: Error };
 
 /** Options of {@link startEdge}. */
@@ -95,9 +96,19 @@ export interface RunningEdge {
   /** Waits until file replays are read, seals what they left (partial batches of at least `minBatchSize` too) and the outbox is uploaded. */
   flush(): Promise<void>;
   metrics(): EdgeMetrics;
+  /**
+   * Sends each model's inference summary since the last report (counts, abstentions, drift alarms;
+   * no values) to the cloud's transparency log; returns how many were sent. Runs every
+   * {@link SUMMARY_INTERVAL_MS} and at stop; a failure is an `error` event, and the counts go into
+   * the next period's summary only if the cloud took none of them.
+   */
+  reportInference(): Promise<number>;
   /** Stops connectors, the timers and the uploader, then closes the gateways, the outbox and the key holder. */
   stop(): Promise<void>;
 }
+
+/** How often a running gateway reports its inference summaries. */
+export const SUMMARY_INTERVAL_MS = 5 * 60_000;
 
 interface DatasetRuntime {
   readonly id: string;
@@ -146,7 +157,7 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
   let models: EdgeModels | undefined;
   try {
     if (config.models !== undefined) {
-      models = await EdgeModels.open(config.models, config.stateDir, (e) => emit(e.kind === 'error' ? e : { kind: 'model', modelId: e.modelId, version: e.version }));
+      models = await EdgeModels.open(config.models, config.stateDir, (e) => emit(e.kind === 'activated' ? { kind: 'model', modelId: e.modelId, version: e.version } : e));
     }
   } catch (e) {
     await uploader.stop();
@@ -155,7 +166,21 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
     throw e;
   }
   let modelTimer: NodeJS.Timeout | undefined;
+  let summaryTimer: NodeJS.Timeout | undefined;
   let checking: Promise<void> = Promise.resolve();
+  const reportInference = async (): Promise<number> => {
+    if (models === undefined) return 0;
+    let sent = 0;
+    for (const summary of models.takeSummaries()) {
+      try {
+        await cloud.reportInference(summary);
+        sent++;
+      } catch (e) {
+        emit({ kind: 'error', error: e as Error });
+      }
+    }
+    return sent;
+  };
   const checkModels = (): void => {
     checking = models!.check().finally(() => {
       if (!stopped) modelTimer = setTimeout(checkModels, config.models!.checkMs);
@@ -390,7 +415,11 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       if (!stopped) pollTimer = setTimeout(poll, config.cloud.pollMs);
     });
   };
-  if (models !== undefined) checkModels();
+  if (models !== undefined) {
+    checkModels();
+    summaryTimer = setInterval(() => void reportInference(), SUMMARY_INTERVAL_MS);
+    summaryTimer.unref();
+  }
   poll();
 
   return {
@@ -415,15 +444,19 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
         uploader: uploader.metrics(), revealed: [...revealed], refused: [...refused], ...(models === undefined ? {} : { models: models.metrics() }),
       };
     },
+    reportInference,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearTimeout(pollTimer);
       clearInterval(sealTimer);
       clearTimeout(modelTimer);
+      clearInterval(summaryTimer);
       aborts.abort();
       await Promise.allSettled([...replays, ...connectors.map((c) => c.stop())]);
       await Promise.all([ticking, checking]);
+      await models?.idle();
+      await reportInference();
       await models?.close();
       await uploader.stop();
       for (const d of datasets) d.gateway.close();

@@ -99,3 +99,19 @@ export const RevealRequest = Type.Object({
   receiverKeyHash: Type.String({ description: 'SHA-256 of the receiver key the reveal is switched to' }),
   parties: Type.Integer(),
 });
+
+const Count = Type.Integer({ minimum: 0 });
+
+/** Body of `POST /v1/tenants/{tenant}/inference-summaries`: a gateway's counts for one model and period (no values). */
+export const InferenceSummaryBody = Type.Object({
+  modelId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
+  modelVersion: Type.Integer({ minimum: 1 }),
+  from: Type.String({ format: 'date-time' }),
+  to: Type.String({ format: 'date-time' }),
+  records: Count, served: Count, clamped: Count, abstained: Count, fallback: Count, unanswered: Count,
+  reasons: Type.Record(Type.String({ pattern: '^[a-z_]{1,32}$' }), Count),
+  drift: Type.Union([Type.Null(), Type.Object({
+    records: Count, checks: Count, alarmsRaised: Count,
+    featuresInAlarm: Type.Array(Type.String({ maxLength: 128 }), { maxItems: 256 }),
+  }, { additionalProperties: false })]),
+}, { additionalProperties: false });

@@ -52,6 +52,7 @@ PUT    /v1/tenants/:tenant/federations/:federation/receiver-key .  x  .  .  .  .
 POST   /v1/tenants/:tenant/datasets                        .  x  .  .  .  .
 POST   /v1/tenants/:tenant/datasets/:dataset/batches       .  .  .  .  x  .
 POST   /v1/tenants/:tenant/withdrawal                      x  .  .  .  .  .
+POST   /v1/tenants/:tenant/inference-summaries             .  .  .  .  x  .
 POST   /v1/tenants/:tenant/jobs                            .  x  .  .  .  .
 GET    /v1/tenants/:tenant/jobs/:job                       x  x  .  x  x  .
 GET    /v1/tenants/:tenant/jobs/:job/plan                  x  x  .  x  x  .

@@ -48,7 +48,13 @@ test('domain API: ceremony, uploads, job, approvals, reveal, result for the buil
   const lake = await Lake.open({ sql: db, blobs });
   const federations = await Federations.open({ sql: db, blobs, engine: engineOf });
   const jobs = await Jobs.open({ sql: db, blobs, lake, federations, engine: engineOf });
-  const t = await makeApp({ db, routes: [domainRoutes({ federations, lake, jobs, engine: engineOf })] });
+  const summaries: { tenant: string; actor: string; records: number }[] = [];
+  const t = await makeApp({
+    db, routes: [domainRoutes({
+      federations, lake, jobs, engine: engineOf,
+      onInferenceSummary: async (tenant, actor, s) => { summaries.push({ tenant, actor, records: s.records }); return 'ab'.repeat(32); },
+    })],
+  });
   presentCertificatesFromHeader(t.app);
   try {
     await t.grant('alice', 'machine_builder', 'builder');
@@ -143,6 +149,18 @@ test('domain API: ceremony, uploads, job, approvals, reveal, result for the buil
       t.app.inject({ method: 'POST', url: `/v1/tenants/${plant}/datasets/mills/batches`, headers: { ...headers, ...binary }, payload: Buffer.from(bytes) }))));
     assert.deepEqual(answers.map((a) => a.statusCode).sort(), [...Array(20).fill(200), ...Array(20).fill(201)]);
     assert.equal((await lake.batches('mills')).length, 3 + 20);
+
+    // A gateway reports an inference summary (counts only) for the log; a person cannot.
+    const summary = {
+      modelId: 'ai4i-failure', modelVersion: 1, from: '2026-03-01T00:00:00.000Z', to: '2026-03-01T01:00:00.000Z',
+      records: 60, served: 58, clamped: 0, abstained: 2, fallback: 2, unanswered: 0,
+      reasons: { not_finite: 0, out_of_range: 1, out_of_distribution: 1, low_confidence: 0, model_error: 0 }, drift: null,
+    };
+    assert.equal((await call('POST', '/v1/tenants/plant-a/inference-summaries', as('plant-a'), summary, 201)).json().payloadHash, 'ab'.repeat(32));
+    await call('POST', '/v1/tenants/plant-a/inference-summaries', as('plant-a'), { ...summary, to: '2026-02-01T00:00:00.000Z' }, 400);
+    await call('POST', '/v1/tenants/plant-a/inference-summaries', as('plant-a'), { ...summary, values: [1, 2] }, 400);
+    await call('POST', '/v1/tenants/plant-a/inference-summaries', alice, summary, 403);
+    assert.deepEqual(summaries, [{ tenant: 'plant-a', actor: 'gw.plant-a.gw-1', records: 60 }]);
 
     // A plant withdraws all of its data at once.
     const before = (await lake.batches('mills')).length;

@@ -212,6 +212,12 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
     const plan = (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1/plan'))).json<JobPlan>();
     using switched = CiphertextCodec.fromBytes(engine, (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1/result'))).body);
     assert.deepEqual(receiveMoments(engine, schema, plan, switched, builderSk), computeMoments(schema, quantiseDataset(schema, allRows)));
+    // Plant L's gateway reports its inference summary (counts only) to the cloud's transparency log.
+    const logSize = async (): Promise<number> => (await ok(call(base, { ca: alice.ca }, 'GET', '/v1/log/checkpoint'))).json<{ size: number }>().size;
+    const sizeBefore = await logSize();
+    assert.equal(await edges[0].reportInference(), 1);
+    assert.equal(await edges[0].reportInference(), 0, 'a period with no records is not reported');
+    assert.equal(await logSize(), sizeBefore + 1);
     assert.deepEqual(events.filter((e) => e.event.kind === 'error' || e.event.kind === 'refusal'), [], 'no errors, no refusals');
   } catch (e) {
     for (const x of events) if (x.event.kind === 'error') console.error(x.tenant, x.event.error.message);

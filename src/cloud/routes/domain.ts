@@ -13,6 +13,7 @@
  * | `PUT /v1/tenants/{t}/federations/{f}/receiver-key` | `key.ceremony.join` (the receiver only) |
  * | `POST /v1/tenants/{t}/datasets` | `dataset.define` |
  * | `POST /v1/tenants/{t}/datasets/{d}/batches` | `data.ingest` (the plant's gateway) |
+ * | `POST /v1/tenants/{t}/inference-summaries` | `inference.report` (the plant's gateway): counts for the log |
  * | `POST /v1/tenants/{t}/withdrawal` | `data.policy.edit` (the plant's admin): delete all of the plant's batches |
  * | `POST /v1/tenants/{t}/jobs` | `job.submit` |
  * | `GET /v1/tenants/{t}/jobs/{j}`, `…/plan` | `log.read` (the receiver or a key holder) |
@@ -26,7 +27,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { SealEngine } from '../../he/backend/seal.ts';
 import { errorResponses } from '../../wire/common.ts';
 import {
-  CeremonyParams, CreateDatasetRequest, CreateFederationRequest, Dataset, DatasetParams, Federation, FederationParams, IngestAnswer,
+  CeremonyParams, CreateDatasetRequest, CreateFederationRequest, Dataset, DatasetParams, Federation, FederationParams, IngestAnswer, InferenceSummaryBody,
   Job, JobParams, MaterialParams, RevealRequest, ShareAccepted, SubmitJobRequest,
 } from '../../wire/domain.ts';
 import { ComputeError, ComputeErrorCode } from '../../compute/errors.ts';
@@ -45,6 +46,8 @@ export interface DomainServices {
   readonly engine: (preset: string) => Promise<SealEngine>;
   /** Called after a job is submitted (the embedded runner starts it). */
   readonly onSubmitted?: (jobId: string) => void;
+  /** Called with a gateway's inference summary (the service logs it); returns the payload hash logged. */
+  readonly onInferenceSummary?: (tenant: string, actor: string, summary: Static<typeof InferenceSummaryBody>) => Promise<string>;
   /** Called with the batches a withdrawal deleted (the service logs them). */
   readonly onDeleted?: (deletions: readonly BatchDeletion[]) => Promise<void>;
 }
@@ -165,6 +168,16 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
       }
       const r = await lake.ingest({ dataset: dataset.id, plant: req.params.tenant, bytes: bytesOf(req.body), engine: await services.engine(dataset.params) });
       return reply.code(r.status === 'stored' ? 201 : 200).send({ status: r.status, batchId: r.ref.batchId, contentHash: r.ref.contentHash, records: r.ref.recordCount });
+    });
+
+    app.post('/v1/tenants/:tenant/inference-summaries', {
+      schema: { tags: ['runtime'], summary: 'A gateway\'s inference summary (counts, abstentions, drift alarms; no values) for the transparency log', params: Type.Object({ tenant: FederationParams.properties.tenant }, { additionalProperties: false }), body: InferenceSummaryBody, response: { 201: Type.Object({ payloadHash: Type.String() }), ...errorResponses(400, 401, 403) } },
+      config: { access: { action: 'inference.report', tenant: 'tenant', principals: ['gateway'] } },
+    }, async (req, reply) => {
+      if (Date.parse(req.body.to) < Date.parse(req.body.from)) throw new CloudError(CLOUD_ERR.VALIDATION, 'cannot accept inference summary: it ends before it starts');
+      const payloadHash = await services.onInferenceSummary?.(req.params.tenant, req.principal!.subject, req.body);
+      if (payloadHash === undefined) throw new CloudError(CLOUD_ERR.NOT_READY, 'cannot accept inference summary: this cloud keeps no log');
+      return reply.code(201).send({ payloadHash });
     });
 
     app.post('/v1/tenants/:tenant/withdrawal', {
