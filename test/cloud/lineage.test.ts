@@ -9,7 +9,7 @@
  * hash or id and no per-plant count. Negative checks: an event missing a required field, with a
  * malformed run id or an unknown event type, or a hedge facet with an extra field, fails.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,7 +18,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
 import { testCloud } from './_federation.ts';
 import { approveAndReveal, trainedModel, uploadMills } from './_models.ts';
-import { withPostgresDatabase } from '../trust/_postgres.ts';
+import { onBothDatabases } from '../trust/_postgres.ts';
 import { Jobs } from '../../src/cloud/jobs.ts';
 import { batchSetDigest, JobLineage, jobRunEvent, OPENLINEAGE_SCHEMA_URL, runIdOf, type RunEvent } from '../../src/cloud/lineage.ts';
 import { Registry } from '../../src/cloud/registry.ts';
@@ -162,25 +162,7 @@ async function exercise(sql: SqlClient): Promise<void> {
   }
 }
 
-test('OpenLineage run events of jobs on PGlite, valid against the official schema', async () => {
-  const sql = await openSql({ databaseUrl: null });
-  try {
-    await exercise(sql);
-  } finally {
-    await sql.close();
-  }
-});
-
-test('OpenLineage run events of jobs on a PostgreSQL server', async (t: TestContext) => {
-  await withPostgresDatabase(t, async (url) => {
-    const sql = await openSql({ databaseUrl: url });
-    try {
-      await exercise(sql);
-    } finally {
-      await sql.close();
-    }
-  });
-});
+onBothDatabases('OpenLineage run events of jobs, valid against the official schema,', exercise);
 
 /** A valid event built from a hand-made job record (no database), to break in the negative checks. */
 function sampleEvent(eventType: 'START' | 'FAIL' = 'START'): RunEvent {

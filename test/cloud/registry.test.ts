@@ -7,17 +7,16 @@
  * while the pinned lineage and digest stay as they were. Refusals carry codes; every audit event
  * is a valid transparency-log `release` event. PGlite and a PostgreSQL server.
  */
-import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { testCloud } from './_federation.ts';
 import { trainedModel, uploadMills } from './_models.ts';
-import { withPostgresDatabase } from '../trust/_postgres.ts';
+import { onBothDatabases } from '../trust/_postgres.ts';
 import { CloudError } from '../../src/cloud/errors.ts';
 import { Registry, type RegistryAudit } from '../../src/cloud/registry.ts';
 import { lineageDigest, modelFromArtifact, fitMahalanobis, createSchema, decodeModelProto, type Model } from '../../src/models/index.ts';
 import { checkEvent } from '../../src/trust/events.ts';
-import { openSql, type SqlClient } from '../../src/trust/storage/sql.ts';
+import type { SqlClient } from '../../src/trust/storage/sql.ts';
 
 const code = (c: string) => (e: unknown): boolean => e instanceof CloudError && e.code === c;
 const typeError = (e: unknown): boolean => e instanceof TypeError;
@@ -131,22 +130,4 @@ async function exercise(sql: SqlClient): Promise<void> {
 
 const SCHEMA_FEATURES = [{ name: 'speed', lo: 0, hi: 3000 }, { name: 'torque', lo: 0, hi: 80 }];
 
-test('model registry on PGlite', async () => {
-  const sql = await openSql({ databaseUrl: null });
-  try {
-    await exercise(sql);
-  } finally {
-    await sql.close();
-  }
-});
-
-test('model registry on a PostgreSQL server', async (t: TestContext) => {
-  await withPostgresDatabase(t, async (url) => {
-    const sql = await openSql({ databaseUrl: url });
-    try {
-      await exercise(sql);
-    } finally {
-      await sql.close();
-    }
-  });
-});
+onBothDatabases('model registry', exercise);

@@ -9,7 +9,7 @@
  * and a retry publishes nothing twice. The timestamp refresh keeps gateways accepting a quiet
  * repository (an expired timestamp is refused as a freeze). PGlite and a PostgreSQL server.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { testCloud } from './_federation.ts';
 import { trainedModel, uploadMills } from './_models.ts';
-import { withPostgresDatabase } from '../trust/_postgres.ts';
+import { onBothDatabases } from '../trust/_postgres.ts';
 import { CloudError } from '../../src/cloud/errors.ts';
 import { Registry } from '../../src/cloud/registry.ts';
 import { Release, type ReleaseAudit } from '../../src/cloud/release.ts';
@@ -164,25 +164,7 @@ async function exercise(sql: SqlClient): Promise<void> {
   }
 }
 
-test('release through TUF to fleets, delivered to gateways, on PGlite', async () => {
-  const sql = await openSql({ databaseUrl: null });
-  try {
-    await exercise(sql);
-  } finally {
-    await sql.close();
-  }
-});
-
-test('release through TUF to fleets on a PostgreSQL server', async (t: TestContext) => {
-  await withPostgresDatabase(t, async (url) => {
-    const sql = await openSql({ databaseUrl: url });
-    try {
-      await exercise(sql);
-    } finally {
-      await sql.close();
-    }
-  });
-});
+onBothDatabases('release through TUF to fleets, delivered to gateways,', exercise);
 
 test('Release.open refuses what is not a TUF repository', async () => {
   const sql = await openSql({ databaseUrl: null });
