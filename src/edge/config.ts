@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { yamlLocator } from './yaml.ts';
 import { createSchema, type DatasetSchema } from '../models/schema.ts';
 import { describe } from './assert.ts';
 import { ai4iLayout, type CsvLayout } from './connectors/replay.ts';
@@ -360,22 +361,7 @@ export function parseEdgeConfig(text: string, options: { source?: string; baseDi
   } catch (e) {
     throw new EdgeError(EDGE_ERR.CONFIG_SYNTAX, `cannot load gateway config: ${(e as Error).message} (${source})`, { cause: e });
   }
-  const locate: Locate = (p) => {
-    let node: unknown = doc.contents;
-    let line = node && isNode(node) && node.range ? lineCounter.linePos(node.range[0]).line : undefined;
-    for (const segment of p) {
-      if (isMap(node)) {
-        const pair = node.items.find((x) => isScalar(x.key) && String(x.key.value) === String(segment));
-        if (!pair) break;
-        if (isNode(pair.key) && pair.key.range) line = lineCounter.linePos(pair.key.range[0]).line;
-        node = pair.value;
-      } else if (isSeq(node) && typeof segment === 'number') {
-        node = node.items[segment];
-        if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
-      } else break;
-    }
-    return line === undefined ? ` (${source})` : ` (${source} line ${line})`;
-  };
+  const locate: Locate = yamlLocator(doc, lineCounter, source);
   return check(literal, new Reader(locate, options.baseDir ?? process.cwd()), options.env ?? process.env);
 }
 

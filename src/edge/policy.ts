@@ -20,7 +20,8 @@ import { createHmac } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { inspect } from 'node:util';
-import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { yamlLocator } from './yaml.ts';
 import { aArray, aInteger, aObject, aString, describe } from './assert.ts';
 import { EDGE_ERR, EdgeError, EdgeTypeError } from './errors.ts';
 import { assertRawEvent, type RawEvent, type SharedEvent } from './sample.ts';
@@ -295,25 +296,7 @@ export function parsePolicy(text: string, options: { source?: string; baseDir?: 
   } catch (e) {
     throw new EdgeError(EDGE_ERR.POLICY_SYNTAX, `cannot ${op}: ${(e as Error).message} (${source})`, { cause: e });
   }
-  // The line of the field's key (or list item); for a missing field, that of its parent.
-  const locate = (path: readonly (string | number)[]): string => {
-    let node: unknown = doc.contents;
-    let line = node && isNode(node) && node.range ? lineCounter.linePos(node.range[0]).line : undefined;
-    for (const segment of path) {
-      if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
-        if (!pair) break;
-        if (isNode(pair.key) && pair.key.range) line = lineCounter.linePos(pair.key.range[0]).line;
-        node = pair.value;
-      } else if (isSeq(node) && typeof segment === 'number') {
-        node = node.items[segment];
-        if (isNode(node) && node.range) line = lineCounter.linePos(node.range[0]).line;
-      } else {
-        break;
-      }
-    }
-    return line === undefined ? ` (${source})` : ` (${source} line ${line})`;
-  };
+  const locate = yamlLocator(doc, lineCounter, source);
   return check(literal, locate, options.baseDir);
 }
 
