@@ -14,6 +14,8 @@ import { generateNoteSigner, parseSignerKey, type NoteSigner } from '../trust/no
 import { KeyRing } from '../trust/note/key-ring.ts';
 import { TransparencyLog } from '../trust/log/transparency-log.ts';
 import { hashPayload, type LogEvent } from '../trust/events.ts';
+import { activationEvent } from '../runtime/audit.ts';
+import type { HistoryEntry } from '../runtime/activation.ts';
 import type { SqlClient } from '../trust/storage/sql.ts';
 import { FileBlobStore } from './blobs.ts';
 import { CLOUD_ERR, CloudError } from './errors.ts';
@@ -140,7 +142,22 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
         const federations = await Federations.open({ sql: ctx.db, blobs, engine, audit: ceremonyAudit });
         const jobs = await Jobs.open({ sql: ctx.db, blobs, lake, federations, engine, threads: options.threads ?? 2, audit: jobAudit });
         services = { lake, federations, jobs };
-        return { lake, federations, jobs, engine, onSubmitted: runQueued, onDeleted: logDeletions, onInferenceSummary: logInference };
+        await ctx.db.query(`CREATE TABLE IF NOT EXISTS cloud_activation_report (
+          tenant text NOT NULL, model text NOT NULL, seq integer NOT NULL, payload_hash text NOT NULL, received_at timestamptz NOT NULL,
+          PRIMARY KEY (tenant, model, seq))`);
+        const logActivations = async (tenant: string, actor: string, body: { modelId: string; entries: readonly HistoryEntry[] }): Promise<number> => {
+          let logged = 0;
+          for (const entry of body.entries) {
+            const { event, payload } = activationEvent(entry, { modelId: body.modelId, actor, tenant });
+            const fresh = await ctx.db.query('INSERT INTO cloud_activation_report (tenant, model, seq, payload_hash, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING seq',
+              [tenant, body.modelId, entry.seq, hashPayload(payload), new Date()]);
+            if (fresh.length === 0) continue;
+            await log!.append([event]);
+            logged++;
+          }
+          return logged;
+        };
+        return { lake, federations, jobs, engine, onSubmitted: runQueued, onDeleted: logDeletions, onInferenceSummary: logInference, onActivations: logActivations };
       }), modelRoutes(async (ctx) => {
         const { lake, federations, jobs } = services!;
         const appendNow = async (e: Omit<LogEvent, 'time'>): Promise<void> => { await log!.append([{ ...e, time: new Date().toISOString() } as LogEvent]); };

@@ -7,6 +7,7 @@
  * @module
  */
 import type { InferenceSummary } from '../runtime/audit.ts';
+import type { HistoryEntry } from '../runtime/activation.ts';
 import https from 'node:https';
 import type { JobPlan } from '../compute/plan.ts';
 import { aObject, aString, describe } from './assert.ts';
@@ -246,6 +247,19 @@ export class CloudClient {
    */
   async reportInference(summary: InferenceSummary): Promise<{ readonly payloadHash: string }> {
     return this.#json('report inference', 'POST', 'inference-summaries', new TextEncoder().encode(JSON.stringify(summary)), 'application/json');
+  }
+
+  /**
+   * Reports a model's activation history entries for the cloud's transparency log (the cloud keeps
+   * each entry once, so a resend after a restart is harmless).
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * await cloud.reportActivations('ai4i-failure', slots.history());
+   * ```
+   */
+  async reportActivations(modelId: string, entries: readonly HistoryEntry[]): Promise<{ readonly logged: number }> {
+    return this.#json('report activations', 'POST', 'activations', new TextEncoder().encode(JSON.stringify({ modelId, entries })), 'application/json');
   }
 
   async #json<T>(op: string, method: string, rest: string, body?: Uint8Array, type?: string): Promise<T> {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { momentsFromJSON, type Moments } from '../models/moments.ts';
 import { createControls, type ControlsConfig } from '../runtime/controls.ts';
 import { ModelDelivery } from '../runtime/delivery.ts';
-import { ModelSlots } from '../runtime/activation.ts';
+import { ModelSlots, type HistoryEntry } from '../runtime/activation.ts';
 import { loadModel } from '../runtime/load.ts';
 import { DecisionPublisher, publishedDecision, startInferenceEndpoint, type InferenceEndpoint, type PublishedDecision } from '../runtime/publish.ts';
 import { RUNTIME_ERR, RuntimeError } from '../runtime/errors.ts';
@@ -74,6 +74,8 @@ interface Slot {
   alarmsSeen: number;
   /** Start of the period the next summary covers. */
   since: Date;
+  /** Last history entry sent to the cloud (in memory: after a restart the history is sent again; the cloud keeps each entry once). */
+  reportedSeq: number;
 }
 
 const MAX_PENDING = 10_000;
@@ -129,7 +131,7 @@ export class EdgeModels {
         throw new EdgeError(EDGE_ERR.CONFIG_INVALID, `cannot start models: ${run.moments} (model ${run.id}) is not a readable moments file (${(e as Error).message})`, { cause: e });
       }
       const s = await ModelSlots.open({ historyPath: path.join(dir, `${run.id}.history.json`), modelId: run.id });
-      slots.push({ config: run, moments, slots: s, features: [], chain: Promise.resolve(), pending: 0, decisions: 0, dropped: 0, skipped: 0, drift: undefined, alarmsSeen: 0, since: new Date() });
+      slots.push({ config: run, moments, slots: s, features: [], chain: Promise.resolve(), pending: 0, decisions: 0, dropped: 0, skipped: 0, drift: undefined, alarmsSeen: 0, since: new Date(), reportedSeq: 0 });
     }
     let publisher: DecisionPublisher | undefined;
     let endpoint: InferenceEndpoint | undefined;
@@ -274,6 +276,25 @@ export class EdgeModels {
       s.since = now;
       if (counts.records === 0) continue;
       out.push(summariseInference({ model: active.model, counts, ...(s.drift === undefined ? {} : { drift: s.drift.report() }), from, to: now < from ? from : now }));
+    }
+    return out;
+  }
+
+  /**
+   * Each model's activation history entries not yet taken (activations and rollbacks, automatic
+   * ones included; versions, hashes and reasons, no data).
+   * @example
+   * ```ts
+   * for (const { modelId, entries } of models.takeHistory()) await cloud.reportActivations(modelId, entries);
+   * ```
+   */
+  takeHistory(): { readonly modelId: string; readonly entries: readonly HistoryEntry[] }[] {
+    const out: { modelId: string; entries: HistoryEntry[] }[] = [];
+    for (const s of this.#slots) {
+      const entries = s.slots.history().filter((e) => e.seq > s.reportedSeq);
+      if (entries.length === 0) continue;
+      s.reportedSeq = entries[entries.length - 1].seq;
+      out.push({ modelId: s.config.id, entries: [...entries] });
     }
     return out;
   }

@@ -97,8 +97,9 @@ export interface RunningEdge {
   flush(): Promise<void>;
   metrics(): EdgeMetrics;
   /**
-   * Sends each model's inference summary since the last report (counts, abstentions, drift alarms;
-   * no values) to the cloud's transparency log; returns how many were sent. Runs every
+   * Sends each model's activation history since the last report, and its inference summary since
+   * the last report (counts, abstentions, drift alarms; no values), to the cloud's transparency
+   * log; returns how many summaries were sent. Runs every
    * {@link SUMMARY_INTERVAL_MS} and at stop; a failure is an `error` event, and the counts go into
    * the next period's summary only if the cloud took none of them.
    */
@@ -170,6 +171,13 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
   let checking: Promise<void> = Promise.resolve();
   const reportInference = async (): Promise<number> => {
     if (models === undefined) return 0;
+    for (const { modelId, entries } of models.takeHistory()) {
+      try {
+        await cloud.reportActivations(modelId, entries);
+      } catch (e) {
+        emit({ kind: 'error', error: e as Error });
+      }
+    }
     let sent = 0;
     for (const summary of models.takeSummaries()) {
       try {

@@ -115,3 +115,19 @@ export const InferenceSummaryBody = Type.Object({
     featuresInAlarm: Type.Array(Type.String({ maxLength: 128 }), { maxItems: 256 }),
   }, { additionalProperties: false })]),
 }, { additionalProperties: false });
+
+/** Body of `POST /v1/tenants/{tenant}/activations`: a model's activation history entries at a gateway (src/runtime/activation.ts). */
+export const ActivationsBody = Type.Object({
+  modelId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
+  entries: Type.Array(Type.Object({
+    seq: Type.Integer({ minimum: 1 }),
+    time: Type.String({ format: 'date-time' }),
+    action: Type.Union([Type.Literal('activate'), Type.Literal('rollback')]),
+    version: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+    sha256: Type.Union([Type.String({ pattern: '^[0-9a-f]{64}$' }), Type.Null()]),
+    previousVersion: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+    automatic: Type.Boolean(),
+    actor: Type.String({ minLength: 1, maxLength: 128 }),
+    reason: Type.String({ maxLength: 1024 }),
+  }, { additionalProperties: false }), { minItems: 1, maxItems: 1000 }),
+}, { additionalProperties: false });

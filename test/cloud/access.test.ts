@@ -53,6 +53,7 @@ POST   /v1/tenants/:tenant/datasets                        .  x  .  .  .  .
 POST   /v1/tenants/:tenant/datasets/:dataset/batches       .  .  .  .  x  .
 POST   /v1/tenants/:tenant/withdrawal                      x  .  .  .  .  .
 POST   /v1/tenants/:tenant/inference-summaries             .  .  .  .  x  .
+POST   /v1/tenants/:tenant/activations                     .  .  .  .  x  .
 POST   /v1/tenants/:tenant/jobs                            .  x  .  .  .  .
 GET    /v1/tenants/:tenant/jobs/:job                       x  x  .  x  x  .
 GET    /v1/tenants/:tenant/jobs/:job/plan                  x  x  .  x  x  .

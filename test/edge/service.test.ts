@@ -212,12 +212,18 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
     const plan = (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1/plan'))).json<JobPlan>();
     using switched = CiphertextCodec.fromBytes(engine, (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1/result'))).body);
     assert.deepEqual(receiveMoments(engine, schema, plan, switched, builderSk), computeMoments(schema, quantiseDataset(schema, allRows)));
-    // Plant L's gateway reports its inference summary (counts only) to the cloud's transparency log.
+    // Plant L's gateway reports its model's activation history and its inference summary (counts
+    // only) to the cloud's transparency log: two entries, and nothing twice.
     const logSize = async (): Promise<number> => (await ok(call(base, { ca: alice.ca }, 'GET', '/v1/log/checkpoint'))).json<{ size: number }>().size;
     const sizeBefore = await logSize();
     assert.equal(await edges[0].reportInference(), 1);
     assert.equal(await edges[0].reportInference(), 0, 'a period with no records is not reported');
-    assert.equal(await logSize(), sizeBefore + 1);
+    assert.equal(await logSize(), sizeBefore + 2, 'one activation, one summary');
+    // The cloud keeps each history entry once: a gateway that restarts resends its history.
+    const gatewayL = { ca: alice.ca, cert: readFileSync(path.join(dir, 'plant-l', 'gateway.pem'), 'utf8'), key: readFileSync(path.join(dir, 'plant-l', 'gateway.key'), 'utf8') };
+    const entry = { seq: 1, time: new Date().toISOString(), action: 'activate', version: 1, sha256: 'a'.repeat(64), previousVersion: null, automatic: false, actor: 'hedge-edge', reason: 'resent' };
+    assert.equal((await ok(call(base, gatewayL, 'POST', '/v1/tenants/plant-l/activations', { modelId: 'torque', entries: [entry] }))).json<{ logged: number }>().logged, 0);
+    assert.equal(await logSize(), sizeBefore + 2);
     assert.deepEqual(events.filter((e) => e.event.kind === 'error' || e.event.kind === 'refusal'), [], 'no errors, no refusals');
   } catch (e) {
     for (const x of events) if (x.event.kind === 'error') console.error(x.tenant, x.event.error.message);

@@ -14,6 +14,7 @@
  * | `POST /v1/tenants/{t}/datasets` | `dataset.define` |
  * | `POST /v1/tenants/{t}/datasets/{d}/batches` | `data.ingest` (the plant's gateway) |
  * | `POST /v1/tenants/{t}/inference-summaries` | `inference.report` (the plant's gateway): counts for the log |
+ * | `POST /v1/tenants/{t}/activations` | `model.activate` (the plant's gateway): its models' activation history for the log |
  * | `POST /v1/tenants/{t}/withdrawal` | `data.policy.edit` (the plant's admin): delete all of the plant's batches |
  * | `POST /v1/tenants/{t}/jobs` | `job.submit` |
  * | `GET /v1/tenants/{t}/jobs/{j}`, `…/plan` | `log.read` (the receiver or a key holder) |
@@ -27,7 +28,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { SealEngine } from '../../he/backend/seal.ts';
 import { errorResponses } from '../../wire/common.ts';
 import {
-  CeremonyParams, CreateDatasetRequest, CreateFederationRequest, Dataset, DatasetParams, Federation, FederationParams, IngestAnswer, InferenceSummaryBody,
+  CeremonyParams, CreateDatasetRequest, CreateFederationRequest, Dataset, DatasetParams, Federation, FederationParams, IngestAnswer, InferenceSummaryBody, ActivationsBody,
   Job, JobParams, MaterialParams, RevealRequest, ShareAccepted, SubmitJobRequest,
 } from '../../wire/domain.ts';
 import { ComputeError, ComputeErrorCode } from '../../compute/errors.ts';
@@ -48,6 +49,8 @@ export interface DomainServices {
   readonly onSubmitted?: (jobId: string) => void;
   /** Called with a gateway's inference summary (the service logs it); returns the payload hash logged. */
   readonly onInferenceSummary?: (tenant: string, actor: string, summary: Static<typeof InferenceSummaryBody>) => Promise<string>;
+  /** Called with a gateway's activation history entries of a model (the service logs each entry once); returns how many were new. */
+  readonly onActivations?: (tenant: string, actor: string, body: Static<typeof ActivationsBody>) => Promise<number>;
   /** Called with the batches a withdrawal deleted (the service logs them). */
   readonly onDeleted?: (deletions: readonly BatchDeletion[]) => Promise<void>;
 }
@@ -178,6 +181,14 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
       const payloadHash = await services.onInferenceSummary?.(req.params.tenant, req.principal!.subject, req.body);
       if (payloadHash === undefined) throw new CloudError(CLOUD_ERR.NOT_READY, 'cannot accept inference summary: this cloud keeps no log');
       return reply.code(201).send({ payloadHash });
+    });
+
+    app.post('/v1/tenants/:tenant/activations', {
+      schema: { tags: ['runtime'], summary: 'A gateway\'s model activation history (activations and rollbacks) for the transparency log; each entry is kept once', params: Type.Object({ tenant: FederationParams.properties.tenant }, { additionalProperties: false }), body: ActivationsBody, response: { 200: Type.Object({ logged: Type.Integer() }), ...errorResponses(400, 401, 403, 503) } },
+      config: { access: { action: 'model.activate', tenant: 'tenant', principals: ['gateway'] } },
+    }, async (req) => {
+      if (services.onActivations === undefined) throw new CloudError(CLOUD_ERR.NOT_READY, 'cannot accept activations: this cloud keeps no log');
+      return { logged: await services.onActivations(req.params.tenant, req.principal!.subject, req.body) };
     });
 
     app.post('/v1/tenants/:tenant/withdrawal', {
