@@ -19,6 +19,7 @@
  * it and from which version. Each registration and alias move is reported through `audit` as a
  * transparency-log `release` event (src/trust/events.ts).
  */
+import type { Moments } from '../models/moments.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { canonicalJson, modelFromArtifact, modelToArtifact, modelToOnnx, type ArtifactMeta, type Lineage, type Model } from '../models/index.ts';
@@ -259,6 +260,8 @@ export class Registry {
    */
   async register(input: {
     modelId: string; jobId: string; model: Model; evaluation?: Readonly<Record<string, number>>; onnx?: boolean; by: string; tenant: string;
+    /** The training moments to ship inside the artifact (the edge's reference for output controls and drift). */
+    reference?: Moments;
   }): Promise<ModelVersion> {
     const { modelId, jobId, model, tenant, by } = input ?? ({} as typeof input);
     const op = `register model ${String(modelId)}`;
@@ -281,7 +284,10 @@ export class Registry {
       batchHashes: job.plan.batches.map((b) => b.contentHash), records: job.plan.records,
       features: [...spec.features], label: spec.label, code: this.#code,
     };
-    const meta = (version: number): ArtifactMeta => ({ modelId, modelVersion: version, lineage, ...(input.evaluation === undefined ? {} : { evaluation: input.evaluation }) });
+    const meta = (version: number): ArtifactMeta => ({
+      modelId, modelVersion: version, lineage,
+      ...(input.evaluation === undefined ? {} : { evaluation: input.evaluation }), ...(input.reference === undefined ? {} : { reference: input.reference }),
+    });
     // Version 1's artifact names the content independent of the number the registry assigns.
     const contentKey = sha256(new TextEncoder().encode(canonicalJson(modelToArtifact(model, meta(1)))));
     const known = await this.#o.sql.query<{ version: number }>('SELECT version FROM cloud_model_version WHERE model = $1 AND content_key = $2', [modelId, contentKey]);

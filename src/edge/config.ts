@@ -256,7 +256,7 @@ function models(r: Reader, v: unknown): ModelsConfig {
   }
   const run = r.list([...p, 'run'], o.run).map((x, i) => {
     const rp = [...p, 'run', i];
-    const m = r.obj(rp, x, ['id', 'moments', 'fallback', 'rangeMargin', 'oodAlpha', 'minConfidence', 'clamp'], ['id', 'moments', 'fallback']);
+    const m = r.obj(rp, x, ['id', 'moments', 'fallback', 'rangeMargin', 'oodAlpha', 'minConfidence', 'clamp'], ['id', 'fallback']);
     const fallback = r.obj([...rp, 'fallback'], m.fallback, ['rule', 'output', 'feature', 'threshold', 'below', 'atOrAbove'], ['rule']);
     r.oneOf([...rp, 'fallback', 'rule'], fallback.rule, ['constant', 'threshold', 'none']);
     const num = (k: string): Record<string, number> => {
@@ -268,7 +268,7 @@ function models(r: Reader, v: unknown): ModelsConfig {
       fallback, ...num('rangeMargin'), ...num('oodAlpha'), ...num('minConfidence'),
       ...(m.clamp === undefined ? {} : { clamp: r.obj([...rp, 'clamp'], m.clamp, ['lo', 'hi'], ['lo', 'hi']) }),
     } as unknown as ControlsConfig;
-    return { id: r.id([...rp, 'id'], m.id), moments: r.file([...rp, 'moments'], m.moments), controls };
+    return { id: r.id([...rp, 'id'], m.id), ...(m.moments === undefined ? {} : { moments: r.file([...rp, 'moments'], m.moments) }), controls };
   });
   return {
     fleet: r.id([...p, 'fleet'], o.fleet), trustedRoot: r.text([...p, 'trustedRoot'], o.trustedRoot), source,

@@ -26,8 +26,11 @@ import { EDGE_ERR, EdgeError } from './errors.ts';
 /** One model the gateway runs. */
 export interface ModelRunConfig {
   readonly id: string;
-  /** The model's training moments (`momentsToJSON`), published beside the model by its builder. */
-  readonly moments: string;
+  /**
+   * A file with the model's training moments (`momentsToJSON`); absent, the moments shipped inside
+   * the delivered artifact are used (the builder includes them at registration).
+   */
+  readonly moments?: string;
   readonly controls: ControlsConfig;
 }
 
@@ -61,7 +64,8 @@ export interface ModelsMetrics {
 
 interface Slot {
   readonly config: ModelRunConfig;
-  readonly moments: Moments;
+  /** The training moments from the config's file, or undefined: then the artifact's. */
+  readonly moments: Moments | undefined;
   readonly slots: ModelSlots;
   features: string[];
   chain: Promise<void>;
@@ -124,9 +128,9 @@ export class EdgeModels {
     const delivery = await ModelDelivery.open({ fleet: config.fleet, trustedRoot: config.trustedRoot, stateDir: path.join(dir, 'tuf'), source: config.source });
     const slots: Slot[] = [];
     for (const run of config.run) {
-      let moments: Moments;
+      let moments: Moments | undefined;
       try {
-        moments = momentsFromJSON(JSON.parse(readFileSync(run.moments, 'utf8')));
+        if (run.moments !== undefined) moments = momentsFromJSON(JSON.parse(readFileSync(run.moments, 'utf8')));
       } catch (e) {
         throw new EdgeError(EDGE_ERR.CONFIG_INVALID, `cannot start models: ${run.moments} (model ${run.id}) is not a readable moments file (${(e as Error).message})`, { cause: e });
       }
@@ -171,7 +175,12 @@ export class EdgeModels {
 
   async #install(s: Slot, bytes: Uint8Array, expect: { sha256: string; version: number }, resume: boolean): Promise<void> {
     const model = await loadModel(bytes, { expect: { sha256: expect.sha256, modelId: s.config.id, modelVersion: expect.version } });
-    const controlled = createControls(model, s.moments, s.config.controls);
+    const reference = s.moments ?? model.reference;
+    if (reference === undefined) {
+      await model.close();
+      throw new EdgeError(EDGE_ERR.CONFIG_INVALID, `cannot run model ${s.config.id} v${expect.version}: its artifact ships no training moments and the config names no moments file`);
+    }
+    const controlled = createControls(model, reference, s.config.controls);
     if (resume) s.slots.resume(controlled);
     else {
       await s.slots.stage(controlled);
@@ -180,7 +189,7 @@ export class EdgeModels {
       this.#emit({ kind: 'activated', modelId: s.config.id, version: expect.version });
     }
     s.features = model.schema.features.map((f) => f.name);
-    s.drift = createDriftMonitor(referenceFromMoments(model.schema, s.moments));
+    s.drift = createDriftMonitor(referenceFromMoments(model.schema, reference));
     s.alarmsSeen = 0;
   }
 

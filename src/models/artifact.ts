@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { aArray, aFinite, aInteger, aObject, aString } from './assert.ts';
 import { MODELS_ERR, ModelsError } from './errors.ts';
 import { createSchema, type DatasetSchema } from './schema.ts';
+import { momentsFromJSON, momentsToJSON, validateMoments, type Moments, type MomentsJSON } from './moments.ts';
 import type { Standardisation } from './summary.ts';
 
 /** Artifact format name. */
@@ -46,6 +47,12 @@ export interface ArtifactMeta {
   readonly lineage: Lineage;
   /** Metrics measured on rows (e.g. a holdout at a plant), stored beside the training metrics. */
   readonly evaluation?: Readonly<Record<string, number>>;
+  /**
+   * The training moments (over the model's features), shipped inside the artifact so that the edge
+   * checks inputs (out-of-distribution) and drift against them. They are pooled aggregates of all
+   * plants' data: ship them only where every receiving plant may see them.
+   */
+  readonly reference?: Moments;
 }
 
 /** Fields every model of every family has. */
@@ -71,6 +78,8 @@ export interface ModelArtifact {
   parameters: Record<string, unknown>;
   metrics: Record<string, number>;
   evaluation?: Record<string, number>;
+  /** The training moments ({@link ArtifactMeta.reference}), in the documented JSON codec. */
+  reference?: MomentsJSON;
   lineage: Lineage;
   lineageDigest: string;
 }
@@ -161,7 +170,20 @@ export function buildArtifact(model: ModelBase, parameters: Record<string, unkno
     lineageDigest: lineageDigest(meta.lineage),
   };
   if (meta.evaluation !== undefined) artifact.evaluation = { ...meta.evaluation };
+  if (meta.reference !== undefined) {
+    checkReference(`write ${model.family} artifact`, meta.reference, model.schema);
+    artifact.reference = momentsToJSON(meta.reference);
+  }
   return artifact;
+}
+
+/** The reference moments must be over the schema's features, at its scale, and consistent. */
+function checkReference(op: string, reference: Moments, schema: DatasetSchema): void {
+  validateMoments(reference);
+  const names = schema.features.map((f) => f.name);
+  if (reference.scale !== schema.scale || reference.features.length !== names.length || reference.features.some((f, j) => f !== names[j])) {
+    throw new ModelsError(MODELS_ERR.MISMATCH, `cannot ${op}: the reference moments are over [${reference.features.join(', ')}] at scale ${reference.scale}, the model over [${names.join(', ')}] at ${schema.scale}`);
+  }
 }
 
 /** What {@link readArtifact} returns: the envelope's parts, validated, for a family to finish. */
@@ -203,6 +225,11 @@ export function readArtifact(json: unknown, family: ModelFamily): ArtifactParts 
     }
     const meta: Record<string, unknown> = { modelId: a.modelId, modelVersion: a.modelVersion, lineage: a.lineage };
     if (a.evaluation !== undefined) meta.evaluation = a.evaluation;
+    if (a.reference !== undefined) {
+      const reference = momentsFromJSON(a.reference);
+      checkReference(op, reference, schema);
+      meta.reference = reference;
+    }
     checkMeta(op, meta);
     if (a.lineageDigest !== lineageDigest(meta.lineage)) {
       throw new ModelsError(MODELS_ERR.INVALID_ARTIFACT, `cannot ${op}: lineageDigest does not match the lineage`);

@@ -15,6 +15,7 @@
  * format, version and content and refuses anything else with a typed {@link RuntimeError}.
  * @module
  */
+import type { Moments } from '../models/moments.ts';
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type ModelFamily } from '../models/artifact.ts';
@@ -59,6 +60,8 @@ export interface LoadedModel {
   readonly lineageDigest: string;
   /** Lower-case hex SHA-256 of the exact bytes loaded (what TUF lists as the target hash). */
   readonly sha256: string;
+  /** The training moments shipped inside a JSON artifact (the reference of output controls and drift), when the builder included them. */
+  readonly reference?: Moments;
   /**
    * Predicts one raw record (schema order). Values must be finite: the output controls
    * (`src/runtime/controls.ts`) check the envelope before a model ever sees a record.
@@ -166,7 +169,7 @@ function loadJson(bytes: Uint8Array, sha256: string): LoadedModel {
   if (a.formatVersion !== ARTIFACT_VERSION) {
     throw new RuntimeError(RUNTIME_ERR.UNSUPPORTED_VERSION, `cannot ${op}: formatVersion ${JSON.stringify(a.formatVersion)} is not supported (this runtime reads ${ARTIFACT_VERSION}); update the runtime or re-export the model`);
   }
-  let read: { model: Model; meta: { modelId: string; modelVersion: number } };
+  let read: { model: Model; meta: { modelId: string; modelVersion: number; reference?: Moments } };
   try {
     read = modelFromArtifact(json);
   } catch (e) {
@@ -185,6 +188,7 @@ function loadJson(bytes: Uint8Array, sha256: string): LoadedModel {
     standardisation: model.standardisation,
     lineageDigest: a.lineageDigest as string,
     sha256,
+    ...(meta.reference === undefined ? {} : { reference: meta.reference }),
     predict: async (record) => {
       aRecord('predict', 'record', record, width);
       return predict(record);

@@ -33,7 +33,6 @@ import { loadEdgeConfig } from '../../src/edge/config.ts';
 import { startEdge, type EdgeServiceEvent, type RunningEdge } from '../../src/edge/service.ts';
 import { generateTufKey, TufRepository } from '../../src/trust/tuf/repository.ts';
 import { fitRidge, lineageDigest } from '../../src/models/index.ts';
-import { momentsToJSON } from '../../src/models/moments.ts';
 import { jsonBytes, metaFor, regMoments, regressionSchema } from '../runtime/fixtures.ts';
 
 const AI4I = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/ai4i2020.csv');
@@ -101,13 +100,14 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
     // TUF repository that reaches the plant as a mirror folder.
     const repo = await TufRepository.create({ dir: path.join(dir, 'tuf'), keys: { root: generateTufKey(), targets: generateTufKey(), snapshot: generateTufKey(), timestamp: generateTufKey() } });
     await repo.addFleet('plant-l', [generateTufKey()]);
-    const meta = metaFor('torque', 1);
+    // The training moments travel inside the artifact (verified by TUF with it): the gateway's
+    // output controls and drift use them; its config names no moments file.
+    const meta = { ...metaFor('torque', 1), reference: regMoments };
     await repo.publishModel('plant-l', { modelId: 'torque', version: 1, lineageDigest: lineageDigest(meta.lineage).replace(/^sha256:/, ''), bytes: jsonBytes(fitRidge(regressionSchema, regMoments), meta) });
     writeFileSync(path.join(dir, 'tuf-root.json'), repo.trustedRoot());
-    writeFileSync(path.join(dir, 'torque.moments.json'), JSON.stringify(momentsToJSON(regMoments)));
     const modelsYaml = [
       'models:', '  fleet: plant-l', `  trustedRoot: ${path.join(dir, 'tuf-root.json')}`, `  mirror: ${path.join(dir, 'tuf')}`, '  endpoint: { port: 0 }',
-      '  run:', `    - { id: torque, moments: ${path.join(dir, 'torque.moments.json')}, fallback: { rule: constant, output: 40 } }`,
+      '  run:', '    - { id: torque, fallback: { rule: constant, output: 40 } }',
     ];
     const allRows: number[][] = [];
     for (const p of PLANTS) {

@@ -71,3 +71,20 @@ test('artifacts: tampering and malformed input give MODELS_ERR_INVALID_ARTIFACT'
   assert.throws(() => modelToArtifact(model, { ...meta, lineage: { ...meta.lineage, plants: 'L' as never } }), TypeError);
   assert.throws(() => modelToArtifact(model, { ...meta, evaluation: { auc: Number.NaN } }), RangeError);
 });
+
+test('artifact: training moments ship inside it, round-trip exactly, and must match the model', async () => {
+  const { createSchema: cs, quantiseDataset: qd } = await import('../../src/models/schema.ts');
+  const { computeMoments: cm } = await import('../../src/models/moments.ts');
+  const { fitMahalanobis } = await import('../../src/models/mahalanobis.ts');
+  const { modelToArtifact, modelFromArtifact } = await import('../../src/models/model.ts');
+  const schema = cs({ features: [{ name: 'a', lo: 0, hi: 1 }, { name: 'b', lo: 0, hi: 1 }] });
+  const moments = cm(schema, qd(schema, Array.from({ length: 50 }, (_, i) => [(i % 10) / 10, ((i * 7) % 10) / 10])));
+  const model = fitMahalanobis(schema, moments);
+  const meta = { modelId: 'm', modelVersion: 1, lineage: { jobId: 'j', plants: ['p'], batchHashes: ['h'] }, reference: moments };
+  const json = JSON.parse(JSON.stringify(modelToArtifact(model, meta)));
+  assert.deepEqual(modelFromArtifact(json).meta.reference, moments);
+  const other = cm(cs({ features: [{ name: 'a', lo: 0, hi: 1 }] }), qd(cs({ features: [{ name: 'a', lo: 0, hi: 1 }] }), [[0.5], [0.2]]));
+  assert.throws(() => modelToArtifact(model, { ...meta, reference: other }), (e: unknown) => (e as { code?: string }).code === 'MODELS_ERR_MISMATCH');
+  json.reference.count = '-1';
+  assert.throws(() => modelFromArtifact(json), (e: unknown) => (e as { code?: string }).code === 'MODELS_ERR_INVALID_ARTIFACT');
+});

@@ -101,9 +101,10 @@ export function modelRoutes(given: ModelServices | ((ctx: CloudContext) => Promi
       schema: { tags: ['model'], summary: 'Register a model fitted from a revealed job (its JSON artifact) as the next version', params: ModelParams, body: RegisterVersionRequest, response: { 201: ModelVersionView, ...errorResponses(400, 401, 403, 404, 409, 422) } },
       config: { access: { action: 'model.publish', tenant: 'tenant', principals: person } },
     }, async (req, reply) => {
-      const { model } = modelFromArtifact(req.body.artifact);
+      const { model, meta } = modelFromArtifact(req.body.artifact);
       const v = await registry.register({
         modelId: req.params.model, jobId: req.body.jobId, model, by: req.principal!.subject, tenant: req.params.tenant,
+        ...(meta.reference === undefined ? {} : { reference: meta.reference }),
         ...(req.body.evaluation === undefined ? {} : { evaluation: req.body.evaluation }), ...(req.body.onnx === undefined ? {} : { onnx: req.body.onnx }),
       });
       return reply.code(201).send(versionView(v));
