@@ -262,6 +262,31 @@ export class CloudClient {
     return this.#json('report activations', 'POST', 'activations', new TextEncoder().encode(JSON.stringify({ modelId, entries })), 'application/json');
   }
 
+  /**
+   * The cloud log's latest signed checkpoint (public): origin, size, the signed note, and the log's
+   * verifier key (pin it; never trust it from the same answer).
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * const { checkpoint } = await cloud.checkpoint();
+   * ```
+   */
+  async checkpoint(): Promise<{ readonly origin: string; readonly size: number; readonly checkpoint: string; readonly verifierKey: string }> {
+    return this.#json('read checkpoint', 'GET', '/v1/log/checkpoint');
+  }
+
+  /**
+   * A consistency proof between two sizes of the cloud's log (public; base64 hashes).
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * const { proof } = await cloud.consistency(10, 12);
+   * ```
+   */
+  async consistency(from: number, to: number): Promise<{ readonly proof: readonly string[] }> {
+    return this.#json('read consistency proof', 'GET', `/v1/log/consistency?from=${from}&to=${to}`);
+  }
+
   async #json<T>(op: string, method: string, rest: string, body?: Uint8Array, type?: string): Promise<T> {
     const { body: bytes } = await this.#call(op, method, rest, body, type);
     try {
@@ -272,7 +297,9 @@ export class CloudClient {
   }
 
   #call(op: string, method: string, rest: string, body?: Uint8Array, type = 'application/octet-stream'): Promise<{ status: number; body: Uint8Array }> {
-    const target = new URL(`${this.#base.pathname.replace(/\/$/, '')}/v1/tenants/${enc(this.#tenant)}/${rest}`, this.#base);
+    // `rest` is relative to the tenant's routes, or an absolute path (`/v1/log/…`).
+    const path = rest.startsWith('/') ? rest : `/v1/tenants/${enc(this.#tenant)}/${rest}`;
+    const target = new URL(`${this.#base.pathname.replace(/\/$/, '')}${path}`, this.#base);
     const headers: Record<string, string | number> = { accept: 'application/json, application/octet-stream' };
     if (body !== undefined) {
       headers['content-type'] = type;

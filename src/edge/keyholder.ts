@@ -118,7 +118,8 @@ export interface RevealShareRequest {
 export interface LogEntry {
   readonly seq: number;
   readonly at: number;
-  readonly kind: 'share' | 'refusal' | 'approval';
+  /** `batch`: a batch the cloud acknowledged; `checkpoint`: a cloud checkpoint checked for consistency. */
+  readonly kind: 'share' | 'refusal' | 'approval' | 'batch' | 'checkpoint';
   /** Ids, counts, codes and SHA-256 digests only. */
   readonly detail: Readonly<Record<string, string | number | boolean>>;
   readonly prev: string;
@@ -626,6 +627,20 @@ export class KeyHolder {
     } catch (e) {
       throw keyholderStorageError(op, e);
     }
+  }
+
+  /**
+   * Appends a gateway event to the local log: a batch the cloud acknowledged, or a cloud
+   * checkpoint checked for consistency (ids, counts, hashes and codes only).
+   * @throws EdgeError `EDGE_ERR_KEYHOLDER_CLOSED`; storage errors
+   * @example
+   * ```ts
+   * kh.record('batch', { dataset: 'ai4i', batchId, contentHash, records: 8192, status: 'stored' });
+   * ```
+   */
+  record(kind: 'batch' | 'checkpoint', detail: Readonly<Record<string, string | number | boolean>>): void {
+    this.#open(`record ${kind}`);
+    this.#append(kind, { ...detail });
   }
 
   /**

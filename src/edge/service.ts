@@ -18,7 +18,7 @@
  * answers the live records.
  * @module
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { JobPlan } from '../compute/plan.ts';
@@ -37,7 +37,9 @@ import { EDGE_ERR, EdgeError, EdgeTypeError } from './errors.ts';
 import { FeatureWindows, type FeatureRecord, type Stat } from './features.ts';
 import { Gateway, type GatewayMetrics } from './gateway.ts';
 import { EdgeModels, type ModelsMetrics } from './inference.ts';
-import { jobPlanDigest, KeyHolder, type Approval } from './keyholder.ts';
+import { jobPlanDigest, KeyHolder, type Approval, type LogEntry } from './keyholder.ts';
+import { Witness } from '../trust/witness.ts';
+import { parseVerifierKey } from '../trust/note/keys.ts';
 import { Outbox } from './outbox.ts';
 import { applyPolicy, emptyCounters, loadPolicy, loadPseudonymKey, mergeCounters, type DataPolicy, type PolicyCounters, type PseudonymKey } from './policy.ts';
 import type { RawEvent, SharedEvent } from './sample.ts';
@@ -104,9 +106,20 @@ export interface RunningEdge {
    * the next period's summary only if the cloud took none of them.
    */
   reportInference(): Promise<number>;
+  /** The gateway's hash-chained local log: shares, refusals, approvals, batches sent, cloud checkpoints checked. */
+  localLog(): readonly LogEntry[];
+  /**
+   * Checks the cloud's latest checkpoint against the last accepted one now (it also runs every
+   * {@link LOG_FOLLOW_INTERVAL_MS} while polling); an inconsistent log is an `error` event and a
+   * `checkpoint` entry with `consistent: false`.
+   */
+  checkCloudLog(): Promise<void>;
   /** Stops connectors, the timers and the uploader, then closes the gateways, the outbox and the key holder. */
   stop(): Promise<void>;
 }
+
+/** How often a running gateway checks the cloud's latest checkpoint against the last one it accepted. */
+export const LOG_FOLLOW_INTERVAL_MS = 10_000;
 
 /** How often a running gateway reports its inference summaries. */
 export const SUMMARY_INTERVAL_MS = 5 * 60_000;
@@ -150,8 +163,13 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
   const tls = { ca: config.cloud.ca, cert: config.cloud.cert, key: config.cloud.key };
   const cloud = new CloudClient({ url: config.cloud.url, tenant: config.tenant, tls });
   const outbox = Outbox.open({ path: path.join(config.stateDir, 'outbox.db') });
+  // Batches the cloud acknowledged, for the local log (kept until the key holder, which owns the log, is open).
+  const sentBatches: Record<string, string | number>[] = [];
   const uploader = new Uploader({
     outbox, sink: new HttpSink({ url: config.cloud.url, tls }),
+    onUploaded: ({ batch, status, bytes }) => {
+      sentBatches.push({ dataset: batch.dataset, batchId: batch.batchId, contentHash: batch.contentHash, records: batch.records, bytes, status });
+    },
     onError: ({ error, action }) => { if (action === 'parked') emit({ kind: 'error', error }); },
   });
   uploader.start();
@@ -409,10 +427,45 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       }
       await openKeyHolder();
     }
+    logSentBatches();
+    await followCloudLog();
     await ceremony(fed);
     if (fed.round === 'ready' && datasets.length === 0) await openGateways();
     if (receiverHash === undefined) await learnReceiver();
     if (receiverHash !== undefined) await reveals();
+  };
+
+  /** Moves acknowledged batches into the key holder's hash-chained local log. */
+  const logSentBatches = (): void => {
+    while (keyHolder !== undefined && sentBatches.length > 0) keyHolder.record('batch', sentBatches.shift()!);
+  };
+
+  // The cloud's checkpoints, checked for consistency (DESIGN §8): the log key is pinned on first
+  // sight (or by `cloud.logKey`), the last accepted checkpoint kept in the state folder.
+  const logKeyFile = path.join(config.stateDir, 'cloud-log.vkey');
+  const logStateFile = path.join(config.stateDir, 'cloud-log.checkpoint');
+  let witness: Witness | undefined;
+  let lastFollowed = 0;
+  const followCloudLog = async (): Promise<void> => {
+    if (keyHolder === undefined || Date.now() - lastFollowed < LOG_FOLLOW_INTERVAL_MS) return;
+    lastFollowed = Date.now();
+    const latest = await cloud.checkpoint();
+    if (witness === undefined) {
+      if (!existsSync(logKeyFile)) writeFileSync(logKeyFile, `${latest.verifierKey}\n`, { mode: 0o600 });
+      const vkey = readFileSync(logKeyFile, 'utf8').trim();
+      witness = new Witness({ origin: latest.origin, verifiers: [parseVerifierKey(vkey)], ...(existsSync(logStateFile) ? { state: readFileSync(logStateFile, 'utf8') } : {}) });
+    }
+    const before = witness.checkpoint?.size ?? 0;
+    if (latest.size === before) return;
+    try {
+      const proof = before === 0 ? [] : (await cloud.consistency(before, latest.size)).proof.map((b) => new Uint8Array(Buffer.from(b, 'base64')));
+      const accepted = witness.update(latest.checkpoint, proof);
+      writeFileSync(logStateFile, witness.state!, { mode: 0o600 });
+      keyHolder.record('checkpoint', { size: accepted.size, root: Buffer.from(accepted.root).toString('hex'), consistent: true });
+    } catch (e) {
+      keyHolder.record('checkpoint', { size: latest.size, consistent: false, code: (e as { code?: string }).code ?? 'unknown' });
+      emit({ kind: 'error', error: e as Error });
+    }
   };
 
   const poll = (): void => {
@@ -453,6 +506,14 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       };
     },
     reportInference,
+    localLog() {
+      logSentBatches();
+      return keyHolder?.log() ?? [];
+    },
+    async checkCloudLog() {
+      lastFollowed = 0;
+      await followCloudLog();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -467,6 +528,7 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       await reportInference();
       await models?.close();
       await uploader.stop();
+      logSentBatches();
       for (const d of datasets) d.gateway.close();
       outbox.close();
       keyHolder?.close();

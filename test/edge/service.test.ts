@@ -212,6 +212,16 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
     const plan = (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1/plan'))).json<JobPlan>();
     using switched = CiphertextCodec.fromBytes(engine, (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1/result'))).body);
     assert.deepEqual(receiveMoments(engine, schema, plan, switched, builderSk), computeMoments(schema, quantiseDataset(schema, allRows)));
+    // Each gateway's local log: the batches it sent, and the cloud's checkpoints it checked; plant
+    // L's second check, after its reports grew the cloud's log, goes through a consistency proof.
+    for (const e of edges) {
+      await e.checkCloudLog();
+      const local = e.localLog();
+      assert.deepEqual(local.filter((x) => x.kind === 'batch').map((x) => x.detail.records), [ROWS / 2, ROWS / 2]);
+      const checked = local.filter((x) => x.kind === 'checkpoint');
+      assert.ok(checked.length >= 1 && checked.every((x) => x.detail.consistent === true), JSON.stringify(checked));
+    }
+    const checkedBefore = edges[0].localLog().filter((x) => x.kind === 'checkpoint').length;
     // Plant L's gateway reports its model's activation history and its inference summary (counts
     // only) to the cloud's transparency log: two entries, and nothing twice.
     const logSize = async (): Promise<number> => (await ok(call(base, { ca: alice.ca }, 'GET', '/v1/log/checkpoint'))).json<{ size: number }>().size;
@@ -219,6 +229,10 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
     assert.equal(await edges[0].reportInference(), 1);
     assert.equal(await edges[0].reportInference(), 0, 'a period with no records is not reported');
     assert.equal(await logSize(), sizeBefore + 2, 'one activation, one summary');
+    await edges[0].checkCloudLog();
+    const checks = edges[0].localLog().filter((x) => x.kind === 'checkpoint');
+    assert.equal(checks.length, checkedBefore + 1);
+    assert.equal(checks.at(-1)!.detail.consistent, true);
     // The cloud keeps each history entry once: a gateway that restarts resends its history.
     const gatewayL = { ca: alice.ca, cert: readFileSync(path.join(dir, 'plant-l', 'gateway.pem'), 'utf8'), key: readFileSync(path.join(dir, 'plant-l', 'gateway.key'), 'utf8') };
     const entry = { seq: 1, time: new Date().toISOString(), action: 'activate', version: 1, sha256: 'a'.repeat(64), previousVersion: null, automatic: false, actor: 'hedge-edge', reason: 'resent' };
