@@ -6,6 +6,8 @@
  *   key holder).
  * - `hedge edge policy explain --policy policy.yaml [--signals signals.json]` prints what the data
  *   policy lets leave the plant and what it keeps.
+ * - `hedge edge approve <job> --admin <url> --token-file <file> --by <name> [--yes]` shows a job's
+ *   plan at the running gateway and, with `--yes`, approves its reveal there.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -47,13 +49,40 @@ export function registerEdgeCommand(program: Command): void {
     .requiredOption('--config <file>', 'the gateway configuration (YAML; docs/edge.md "hedge edge start")')
     .action(async (opts: { config: string }) => {
       const running = await startEdge(await loadEdgeConfig(opts.config), { onEvent: (e) => process.stderr.write(`${logLine(e)}\n`) });
-      process.stderr.write('hedge edge started\n');
+      process.stderr.write(`hedge edge started${running.adminUrl === undefined ? '' : `; admin endpoint ${running.adminUrl}`}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
       await running.stop();
       process.stderr.write('hedge edge stopped\n');
+    });
+  edge
+    .command('approve <job>')
+    .description('as the plant admin, review a job\'s plan at this gateway and approve its reveal (the key holder answers only approved plans)')
+    .requiredOption('--admin <url>', 'the gateway\'s admin endpoint (hedge edge start prints it)')
+    .requiredOption('--token-file <file>', 'the admin token file named in the gateway config')
+    .requiredOption('--by <name>', 'who approves (recorded in the gateway\'s local log)')
+    .option('--yes', 'approve the plan shown (without it, the plan is only shown)')
+    .action(async (job: string, opts: { admin: string; tokenFile: string; by: string; yes?: boolean }) => {
+      const token = (await readFile(opts.tokenFile, 'utf8')).trim();
+      const call = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
+        const res = await fetch(`${opts.admin.replace(/\/+$/, '')}${path}`, {
+          method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        const answer = await res.json() as Record<string, unknown>;
+        if (!res.ok) throw Object.assign(new Error(String(answer.message ?? `HTTP ${res.status}`)), { code: String(answer.code ?? 'EDGE_ERR_ADMIN') });
+        return answer;
+      };
+      const plan = await call('GET', `/v1/jobs/${encodeURIComponent(job)}`);
+      process.stdout.write(`job ${job}: ${String(plan.records)} records of plants ${(plan.plants as string[]).join(', ')} (${String(plan.batches)} batches); features ${(plan.features as string[]).join(', ')}${plan.label ? ' and the label' : ''}; ${String(plan.statistics)} sums; plan digest ${String(plan.planDigest)}\n`);
+      if (opts.yes !== true) {
+        process.stdout.write('not approved: run again with --yes to approve this plan\n');
+        return;
+      }
+      await call('POST', `/v1/jobs/${encodeURIComponent(job)}/approval`, { planDigest: plan.planDigest, approvedBy: opts.by });
+      process.stdout.write(`approved: this gateway's key holder will answer the reveal of job ${job}\n`);
     });
   const policy = edge.command('policy').description('the plant\'s data policy');
   policy

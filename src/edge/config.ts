@@ -98,6 +98,12 @@ export interface EdgeConfig {
   readonly allowInsecureParams: boolean;
   /** The models the gateway runs on its live records (absent: none). */
   readonly models?: ModelsConfig;
+  /**
+   * The plant admin's local endpoint (absent: none): review a job's plan and approve its reveal at
+   * this gateway (`hedge edge approve`). Listens on `host` (default 127.0.0.1); callers present
+   * the bearer token read from `tokenFile` (at least 32 characters).
+   */
+  readonly admin?: { readonly host: string; readonly port: number; readonly token: string };
 }
 
 /** A bad value as a message shows it: numbers and short strings as they are, anything else by its type. */
@@ -278,7 +284,7 @@ function models(r: Reader, v: unknown): ModelsConfig {
 }
 
 function check(literal: unknown, r: Reader, env: NodeJS.ProcessEnv): EdgeConfig {
-  const top = r.obj([], literal, ['version', 'tenant', 'federation', 'stateDir', 'cloud', 'policy', 'pseudonymKey', 'keyHolder', 'connectors', 'datasets', 'sealIntervalMs', 'allowInsecureParams', 'models'],
+  const top = r.obj([], literal, ['version', 'tenant', 'federation', 'stateDir', 'cloud', 'policy', 'pseudonymKey', 'keyHolder', 'connectors', 'datasets', 'sealIntervalMs', 'allowInsecureParams', 'models', 'admin'],
     ['version', 'tenant', 'federation', 'stateDir', 'cloud', 'policy', 'keyHolder', 'connectors', 'datasets']);
   if (top.version !== 1) r.fail(['version'], `must be 1, got ${shown(top.version)}`);
   const c = r.obj(['cloud'], top.cloud, ['url', 'ca', 'cert', 'key', 'pollMs'], ['url', 'ca', 'cert', 'key']);
@@ -328,6 +334,18 @@ function check(literal: unknown, r: Reader, env: NodeJS.ProcessEnv): EdgeConfig 
     sealIntervalMs: top.sealIntervalMs === undefined ? 1000 : r.int(['sealIntervalMs'], top.sealIntervalMs, 10, 3_600_000),
     allowInsecureParams: top.allowInsecureParams === undefined ? false : r.bool(['allowInsecureParams'], top.allowInsecureParams),
     ...(top.models === undefined ? {} : { models: models(r, top.models) }),
+    ...(top.admin === undefined ? {} : { admin: admin(r, top.admin) }),
+  });
+}
+
+function admin(r: Reader, v: unknown): EdgeConfig['admin'] {
+  const o = r.obj(['admin'], v, ['host', 'port', 'tokenFile'], ['tokenFile']);
+  const token = r.text(['admin', 'tokenFile'], o.tokenFile).trim();
+  if (token.length < 32) r.fail(['admin', 'tokenFile'], 'must hold a token of at least 32 characters (e.g. openssl rand -hex 32)');
+  return Object.freeze({
+    host: o.host === undefined ? '127.0.0.1' : r.str(['admin', 'host'], o.host),
+    port: o.port === undefined ? 0 : r.int(['admin', 'port'], o.port, 0, 65_535),
+    token,
   });
 }
 

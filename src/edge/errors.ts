@@ -115,6 +115,8 @@ export const EDGE_ERR = {
   CONFIG_INVALID: 'EDGE_ERR_CONFIG_INVALID',
   /** A call to the cloud's API failed (network, TLS, timeout, or an error status); the message has the status and the cloud's code. */
   CLOUD: 'EDGE_ERR_CLOUD',
+  /** The plant admin's local endpoint got no admin token, or a wrong one. */
+  ADMIN_AUTH: 'EDGE_ERR_ADMIN_AUTH',
 } as const;
 
 /** One of the {@link EDGE_ERR} codes. */

@@ -19,7 +19,8 @@
  * @module
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import fastify, { type FastifyInstance } from 'fastify';
 import path from 'node:path';
 import type { JobPlan } from '../compute/plan.ts';
 import { decodePartial } from '../compute/partial.ts';
@@ -83,6 +84,8 @@ export interface EdgeMetrics {
 export interface RunningEdge {
   /** Resolves once the ceremony is ready, the gateways are open and the connectors started. */
   readonly ready: Promise<void>;
+  /** The plant admin's local endpoint, when configured (`admin` in the config). */
+  readonly adminUrl: string | undefined;
   /**
    * The plan of a job as the cloud shows it, and its digest, for the plant admin to review.
    * @throws CloudCallError (`EDGE_ERR_CLOUD`)
@@ -483,8 +486,12 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
   }
   poll();
 
-  return {
+  let adminServer: FastifyInstance | undefined;
+  const running: RunningEdge = {
     ready,
+    get adminUrl() {
+      return adminUrl;
+    },
     async reviewJob(jobId) {
       const plan = await cloud.plan(jobId);
       return { plan, planDigest: jobPlanDigest(plan) };
@@ -522,6 +529,7 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       clearTimeout(modelTimer);
       clearInterval(summaryTimer);
       aborts.abort();
+      await adminServer?.close();
       await Promise.allSettled([...replays, ...connectors.map((c) => c.stop())]);
       await Promise.all([ticking, checking]);
       await models?.idle();
@@ -537,4 +545,50 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       key.destroy();
     },
   };
+  let adminUrl: string | undefined;
+  if (config.admin !== undefined) {
+    adminServer = adminEndpoint(running, config.admin.token);
+    adminUrl = await adminServer.listen({ host: config.admin.host, port: config.admin.port });
+  }
+  return running;
+}
+
+/**
+ * The plant admin's local endpoint: `GET /v1/jobs/:job` (the plan's summary and digest, from the
+ * cloud) and `POST /v1/jobs/:job/approval` `{ planDigest, approvedBy }` (the key holder's approval).
+ * Every request needs `Authorization: Bearer <admin token>`.
+ */
+function adminEndpoint(edge: RunningEdge, token: string): FastifyInstance {
+  const app = fastify({ logger: false, bodyLimit: 16 * 1024 });
+  const expected = createHash('sha256').update(token).digest();
+  app.addHook('onRequest', async (req, reply) => {
+    const h = req.headers.authorization ?? '';
+    const given = createHash('sha256').update(h.startsWith('Bearer ') ? h.slice(7) : '').digest();
+    if (!timingSafeEqual(given, expected)) return reply.code(401).send({ code: EDGE_ERR.ADMIN_AUTH, message: 'cannot answer: the admin token is missing or wrong' });
+  });
+  app.setErrorHandler((err: { validation?: unknown; code?: string; message: string; statusCode?: number }, _req, reply) => {
+    if (err.validation) return reply.code(400).send({ code: EDGE_ERR.INVALID_ARGUMENT, message: `cannot answer: ${err.message}` });
+    if (err instanceof CloudCallError) return reply.code(502).send({ code: err.code, message: err.message });
+    if (err instanceof EdgeError) return reply.code(409).send({ code: err.code, message: err.message });
+    if ((err.statusCode ?? 500) < 500) return reply.code(err.statusCode!).send({ code: EDGE_ERR.INVALID_ARGUMENT, message: `cannot answer: ${err.message}` });
+    return reply.code(500).send({ code: EDGE_ERR.INVALID_ARGUMENT, message: 'cannot answer: internal error' });
+  });
+  const params = { type: 'object', properties: { job: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } }, required: ['job'] } as const;
+  app.get<{ Params: { job: string } }>('/v1/jobs/:job', { schema: { params } }, async (req) => {
+    const { plan, planDigest } = await edge.reviewJob(req.params.job);
+    return {
+      jobId: req.params.job, planDigest, plants: [...plan.plants], records: plan.records, batches: plan.batches.length,
+      features: [...plan.spec.features], label: plan.spec.label, statistics: plan.aggregation.stats.length,
+    };
+  });
+  app.post<{ Params: { job: string }; Body: { planDigest: string; approvedBy: string } }>('/v1/jobs/:job/approval', {
+    schema: {
+      params,
+      body: {
+        type: 'object', additionalProperties: false, required: ['planDigest', 'approvedBy'],
+        properties: { planDigest: { type: 'string', pattern: '^[0-9a-f]{64}$' }, approvedBy: { type: 'string', minLength: 1, maxLength: 128 } },
+      },
+    },
+  }, async (req) => edge.approveJob({ jobId: req.params.job, planDigest: req.body.planDigest, approvedBy: req.body.approvedBy }));
+  return app;
 }

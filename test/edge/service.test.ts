@@ -9,6 +9,7 @@
  * moments of exactly the rows the gateways uploaded.
  */
 import { test } from 'node:test';
+import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ import { generateTufKey, TufRepository } from '../../src/trust/tuf/repository.ts
 import { fitRidge, lineageDigest } from '../../src/models/index.ts';
 import { jsonBytes, metaFor, regMoments, regressionSchema } from '../runtime/fixtures.ts';
 
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const AI4I = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/ai4i2020.csv');
 const PLANTS = [{ tenant: 'plant-l', type: 'L' }, { tenant: 'plant-m', type: 'M' }, { tenant: 'plant-h', type: 'H' }];
 const ROWS = 300;
@@ -136,8 +138,10 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
         'keyHolder:', '  custody: { keyFile: custody.key }', '  policy: { minPlants: 3, minRecords: 600, maxRevealsPerDay: 5 }',
         'connectors:', '  - kind: csv', '    path: rows.csv', '    layout: ai4i', `    machineId: ${p.type.toLowerCase()}-mill`, '    stepMs: 1000',
         'datasets:', '  - id: mills', '    schema: schema.json', '    source: samples', '    batchSize: 150',
-        ...(p.type === 'L' ? modelsYaml : []), '',
+        ...(p.type === 'L' ? modelsYaml : []),
+        ...(p.type === 'H' ? ['admin: { tokenFile: admin.token }'] : []), '',
       ].join('\n'));
+      if (p.type === 'H') writeFileSync(path.join(pdir, 'admin.token'), randomBytes(32).toString('hex'), { mode: 0o600 });
       edges.push(await startEdge(await loadEdgeConfig(path.join(pdir, 'gateway.yaml')), { onEvent: (event) => events.push({ tenant: p.tenant, event }) }));
     }
 
@@ -199,10 +203,31 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
     await sleep(600); // several polls
     assert.deepEqual((await jobState()).shares, [], 'no key holder answers before its admin approved locally');
     for (const [i, p] of PLANTS.entries()) {
+      if (p.type === 'H') continue; // plant H's admin approves with `hedge edge approve`, below
       const { plan, planDigest } = await edges[i].reviewJob('job-1');
       assert.equal(plan.records, PLANTS.length * ROWS);
       edges[i].approveJob({ jobId: 'job-1', planDigest, approvedBy: `admin-${p.tenant}` });
     }
+    // The CLI runs as its own process; the gateway answers it from this one (so never spawnSync).
+    const cli = (args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> => new Promise((resolve) => {
+      const child = spawn(process.execPath, ['bin/hedge.js', ...args], { cwd: root });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+    const approve = (...extra: string[]) => cli(['edge', 'approve', 'job-1', '--admin', edges[2].adminUrl!, '--token-file', path.join(dir, 'plant-h', 'admin.token'), '--by', 'admin-plant-h', ...extra]);
+    const shown = await approve();
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.match(shown.stdout, /900 records of plants plant-h, plant-l, plant-m .*not approved/s);
+    writeFileSync(path.join(dir, 'wrong.token'), 'x'.repeat(64));
+    const refused = await cli(['edge', 'approve', 'job-1', '--admin', edges[2].adminUrl!, '--token-file', path.join(dir, 'wrong.token'), '--by', 'x', '--yes']);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /EDGE_ERR_ADMIN_AUTH/);
+    const approved = await approve('--yes');
+    assert.equal(approved.status, 0, approved.stderr);
+    assert.match(approved.stdout, /approved: this gateway's key holder will answer the reveal of job job-1/);
     await revealOverHttps(base, engine, 'job-1', 'mills', new Map([['builder', builderSecret]]), () => alice, { minPlants: 3, minRecords: 600 });
     await until('the reveal', async () => ((await jobState()).state === 'revealed' ? true : undefined));
     // (a gateway notes its share once the cloud's answer reaches it, which may be just after the job completes)
