@@ -57,6 +57,7 @@ POST   /v1/tenants/:tenant/activations                     .  .  .  .  x  .
 POST   /v1/tenants/:tenant/jobs                            .  x  .  .  .  .
 GET    /v1/tenants/:tenant/jobs/:job                       x  x  .  x  x  .
 GET    /v1/tenants/:tenant/jobs/:job/plan                  x  x  .  x  x  .
+POST   /v1/tenants/:tenant/jobs/:job/cancel                .  x  .  .  .  .
 POST   /v1/tenants/:tenant/jobs/:job/approvals             x  .  .  .  .  .
 GET    /v1/tenants/:tenant/jobs/:job/reveal-request        .  x  .  .  x  .
 GET    /v1/tenants/:tenant/jobs/:job/aggregate             .  x  .  .  x  .

@@ -150,6 +150,12 @@ test('domain API: ceremony, uploads, job, approvals, reveal, result for the buil
     assert.deepEqual(answers.map((a) => a.statusCode).sort(), [...Array(20).fill(200), ...Array(20).fill(201)]);
     assert.equal((await lake.batches('mills')).length, 3 + 20);
 
+    // The builder cancels a job it submitted; a finished one cannot be cancelled.
+    await call('POST', '/v1/tenants/builder/jobs', alice, { id: 'job-2', federation: 'mills', dataset: 'mills', spec: { features: ['speed'], label: false } }, 201);
+    assert.equal((await call('POST', '/v1/tenants/builder/jobs/job-2/cancel', alice)).json().state, 'cancelled');
+    await call('POST', '/v1/tenants/builder/jobs/job-1/cancel', alice, undefined, 409);
+    await call('POST', '/v1/tenants/plant-a/jobs/job-2/cancel', await t.bearer('admin-plant-a'), undefined, 403);
+
     // A gateway reports an inference summary (counts only) for the log; a person cannot.
     const summary = {
       modelId: 'ai4i-failure', modelVersion: 1, from: '2026-03-01T00:00:00.000Z', to: '2026-03-01T01:00:00.000Z',

@@ -18,6 +18,7 @@
  * | `POST /v1/tenants/{t}/withdrawal` | `data.policy.edit` (the plant's admin): delete all of the plant's batches |
  * | `POST /v1/tenants/{t}/jobs` | `job.submit` |
  * | `GET /v1/tenants/{t}/jobs/{j}`, `…/plan` | `log.read` (the receiver or a key holder) |
+ * | `POST /v1/tenants/{t}/jobs/{j}/cancel` | `job.submit` (the receiver who submitted it) |
  * | `POST /v1/tenants/{t}/jobs/{j}/approvals` | `job.approve` (the plant's admin) |
  * | `GET /v1/tenants/{t}/jobs/{j}/reveal-request`, `…/aggregate` | `decryption.share` (a key holder) |
  * | `POST /v1/tenants/{t}/jobs/{j}/reveal-shares` | `decryption.share` |
@@ -225,6 +226,15 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
       schema: { tags: ['job'], summary: 'A job\'s plan: the pinned batches, plants, records and statistics (no values)', params: JobParams, response: { 200: Type.Unknown(), ...errorResponses(400, 401, 403, 404) } },
       config: { access: { action: 'log.read', tenant: 'tenant' } },
     }, async (req) => (await visibleJob(req.params.job, req.params.tenant)).plan);
+
+    app.post('/v1/tenants/:tenant/jobs/:job/cancel', {
+      schema: { tags: ['job'], summary: 'Cancel a job that has not been revealed (a running aggregation stops)', params: JobParams, response: { 200: Job, ...errorResponses(400, 401, 403, 404, 409) } },
+      config: { access: { action: 'job.submit', tenant: 'tenant', principals: person } },
+    }, async (req) => {
+      const j = await jobs.get(req.params.job);
+      if (j.requestedBy !== req.params.tenant) throw new CloudError(CLOUD_ERR.NOT_FOUND, `cannot cancel job: no job ${JSON.stringify(req.params.job)}`);
+      return jobView(await jobs.cancel(req.params.job));
+    });
 
     app.post('/v1/tenants/:tenant/jobs/:job/approvals', {
       schema: { tags: ['job'], summary: 'The plant admin approves the reveal of a job using the plant\'s data', params: JobParams, response: { 200: Job, ...errorResponses(400, 401, 403, 404, 409) } },
