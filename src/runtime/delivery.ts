@@ -166,7 +166,7 @@ export class ModelDelivery {
 }
 
 /** Serves a mirror folder read-only on 127.0.0.1 for tuf-js (which fetches over HTTP only). */
-async function serveFolder(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+export async function serveFolder(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
   const root = path.resolve(dir);
   const server: Server = createServer((req, res) => {
     const file = path.resolve(root, `.${decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)}`);

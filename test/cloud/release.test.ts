@@ -12,9 +12,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { testCloud } from './_federation.ts';
@@ -24,6 +21,7 @@ import { CloudError } from '../../src/cloud/errors.ts';
 import { Registry } from '../../src/cloud/registry.ts';
 import { Release, type ReleaseAudit } from '../../src/cloud/release.ts';
 import { loadModel, ModelDelivery, RuntimeError } from '../../src/runtime/index.ts';
+import { serveFolder } from '../../src/runtime/delivery.ts';
 import { checkEvent } from '../../src/trust/events.ts';
 import { TrustError } from '../../src/trust/errors.ts';
 import { openSql, type SqlClient } from '../../src/trust/storage/sql.ts';
@@ -33,22 +31,6 @@ const code = (c: string) => (e: unknown): boolean => e instanceof CloudError && 
 const typeError = (e: unknown): boolean => e instanceof TypeError;
 const DAY = 86_400_000;
 
-/** The repository folder over HTTP on 127.0.0.1 (what the cloud or a CDN serves). */
-async function serve(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
-  const root = path.resolve(dir);
-  const server: Server = createServer((req, res) => {
-    const file = path.resolve(root, `.${decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)}`);
-    if (!file.startsWith(root + path.sep)) {
-      res.writeHead(403).end();
-      return;
-    }
-    readFile(file).then((body) => res.writeHead(200, { 'content-length': body.length }).end(body), () => res.writeHead(404).end());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(() => r())) };
-}
-
 async function exercise(sql: SqlClient): Promise<void> {
   const c = await testCloud(sql);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-release-'));
@@ -57,7 +39,7 @@ async function exercise(sql: SqlClient): Promise<void> {
     dir: path.join(dir, 'tuf'), clock: () => tufNow.value,
     keys: { root: generateTufKey(), targets: generateTufKey(), snapshot: generateTufKey(), timestamp: generateTufKey() },
   });
-  const server = await serve(repo.dir);
+  const server = await serveFolder(repo.dir);
   let gateways = 0;
   /** A plant's gateway: provisioned with the trusted root, its own TUF state. */
   const gateway = (fleet: string): Promise<ModelDelivery> =>

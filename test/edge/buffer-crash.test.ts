@@ -6,21 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DurableBuffer } from '../../src/edge/buffer.ts';
+import { rng } from '../_rng.ts';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'buffer-crash-child.ts');
 const ROUNDS = 20;
-
-/** mulberry32: a small seeded generator, so that a failing run can be replayed with HEDGE_CRASH_SEED. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Runs the child on `file` and SIGKILLs it `delayMs` after it is ready; returns the complete lines it printed. */
 function runAndKill(file: string, run: number, delayMs: number): Promise<string[]> {
@@ -52,7 +41,7 @@ function runAndKill(file: string, run: number, delayMs: number): Promise<string[
 test('buffer: SIGKILL at random points loses no acknowledged entry and duplicates none', { timeout: 60_000 }, async (t) => {
   const seed = Number(process.env.HEDGE_CRASH_SEED ?? Date.now() % 2 ** 31);
   t.diagnostic(`seed ${seed}`);
-  const rand = random(seed);
+  const rand = rng(seed);
   const dir = mkdtempSync(path.join(tmpdir(), 'hedge-crash-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'buffer.db');

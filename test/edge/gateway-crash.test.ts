@@ -28,22 +28,11 @@ import { computeMoments } from '../../src/models/moments.ts';
 import { quantiseDataset } from '../../src/models/schema.ts';
 import { PublicKeyCodec } from '../../src/he/wire.ts';
 import { DurableBuffer } from '../../src/edge/buffer.ts';
+import { rng } from '../_rng.ts';
 import { Outbox } from '../../src/edge/outbox.ts';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'gateway-crash-child.ts');
 const ROUNDS = 20;
-
-/** mulberry32, seeded so that a failing run can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 type Trigger = { after: 'start'; ms: number } | { after: 'E' | 'P'; ms: number };
 
@@ -80,7 +69,7 @@ function runChild(dir: string, url: string, mode: 'run' | 'finish', trigger?: Tr
 test('gateway: SIGKILL 20 times during encryption and upload — the lake counts exactly the rows ingested, none twice', { timeout: 120_000 }, async (t) => {
   const seed = Number(process.env.HEDGE_CRASH_SEED ?? Date.now() % 2 ** 31);
   t.diagnostic(`seed ${seed}`);
-  const rand = random(seed);
+  const rand = rng(seed);
   const f = await computeFederation(3);
   const lake = await testLake(f.engine);
   t.after(() => lake.close());

@@ -13,8 +13,9 @@ import { modelToArtifact, type Model } from '../../src/models/model.ts';
 import { modelToOnnx } from '../../src/models/onnx/export.ts';
 import type { ArtifactMeta } from '../../src/models/artifact.ts';
 import type { FallbackRule } from '../../src/runtime/controls.ts';
+import { rng } from '../_rng.ts';
 
-export { anomalySchema, classificationSchema, regressionSchema, processRow, regressionRow };
+export { anomalySchema, classificationSchema, regressionSchema, processRow, regressionRow, rng };
 export const records: readonly Ai4iRecord[] = loadAi4i();
 export const regRows = records.map(regressionRow);
 export const procRows = records.map(processRow);
@@ -52,18 +53,6 @@ export function jsonBytes(model: Model, meta: ArtifactMeta): Uint8Array {
 /** The ONNX bytes of a model. */
 export function onnxBytes(model: Model, meta: ArtifactMeta): Uint8Array {
   return modelToOnnx(model, meta);
-}
-
-/** A deterministic PRNG (mulberry32) for shuffles. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A seeded shuffle of a copy. */
