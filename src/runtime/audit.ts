@@ -19,25 +19,18 @@ import { canonicalJson } from '../models/artifact.ts';
 import { checkEvent, hashPayload, type LogEvent } from '../trust/events.ts';
 import type { HistoryEntry } from './activation.ts';
 import { aObject, aString } from './assert.ts';
-import type { AbstainReason, DecisionCounts } from './controls.ts';
+import type { DecisionCounts } from './controls.ts';
 import type { DriftReport } from './drift.ts';
 import { RUNTIME_ERR, RuntimeError, RuntimeRangeError } from './errors.ts';
 import type { LoadedModel } from './load.ts';
 
 /** Counts of one period of inference at one gateway: no raw values. */
-export interface InferenceSummary {
+export interface InferenceSummary extends DecisionCounts {
   readonly modelId: string;
   readonly modelVersion: number;
   /** Period covered (ISO 8601 UTC instants with milliseconds). */
   readonly from: string;
   readonly to: string;
-  readonly records: number;
-  readonly served: number;
-  readonly clamped: number;
-  readonly abstained: number;
-  readonly fallback: number;
-  readonly unanswered: number;
-  readonly reasons: Readonly<Record<AbstainReason, number>>;
   /** Drift counters since the monitor started, and the features (by name) in alarm at the last check. */
   readonly drift: { readonly records: number; readonly checks: number; readonly alarmsRaised: number; readonly featuresInAlarm: readonly string[] } | null;
 }
