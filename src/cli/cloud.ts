@@ -62,10 +62,12 @@ export function registerCloudCommand(program: Command): void {
     .option('--threads <n>', 'worker threads per job', int('--threads', 1, 64), 2)
     .option('--bootstrap <file>', 'JSON list of local users and their roles to create at start')
     .option('--allow-insecure-params', 'serve TEST_INSECURE_* parameter presets (tests only)')
-    .action(async (opts: { dataDir: string; host: string; port: number; databaseUrl?: string; lake?: string; threads: number; bootstrap?: string; allowInsecureParams?: boolean }) => {
+    .option('--openlineage-url <url>', 'send every job\'s OpenLineage run events to this backend (POST <url>/api/v1/lineage; key in $OPENLINEAGE_API_KEY)')
+    .action(async (opts: { dataDir: string; host: string; port: number; databaseUrl?: string; lake?: string; threads: number; bootstrap?: string; allowInsecureParams?: boolean; openlineageUrl?: string }) => {
       const running = await startHedgeCloud({
         dataDir: opts.dataDir, host: opts.host, port: opts.port, lakeDir: opts.lake, threads: opts.threads, allowInsecure: opts.allowInsecureParams === true,
         ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
+        ...(opts.openlineageUrl === undefined ? {} : { openLineage: { url: opts.openlineageUrl, ...(process.env.OPENLINEAGE_API_KEY ? { apiKey: process.env.OPENLINEAGE_API_KEY } : {}) } }),
         app: { logger: { level: 'warn' } },
       });
       if (opts.bootstrap !== undefined) {

@@ -23,6 +23,7 @@ import { Federations, type CeremonyAudit } from './federation.ts';
 import { Jobs, type JobAudit } from './jobs.ts';
 import { Lake, type BatchDeletion } from './lake.ts';
 import { JobLineage } from './lineage.ts';
+import { openLineageHttpSink, type LineageHttpOptions } from './lineage-http.ts';
 import { Registry } from './registry.ts';
 import { Release } from './release.ts';
 import { domainRoutes } from './routes/domain.ts';
@@ -42,6 +43,11 @@ export interface HedgeCloudOptions extends Omit<StartCloudOptions, 'audit' | 'on
   readonly threads?: number;
   /** Parameter presets this cloud serves; `TEST_INSECURE_*` only when allowed (tests). */
   readonly allowInsecure?: boolean;
+  /**
+   * An OpenLineage backend that receives every job's run events (src/cloud/lineage-http.ts);
+   * events it misses stay pending and are re-sent every minute. Without it they are only stored.
+   */
+  readonly openLineage?: LineageHttpOptions;
 }
 
 /** A running hedge cloud. */
@@ -54,6 +60,9 @@ export interface HedgeCloud extends RunningCloud {
   readonly lineage: JobLineage;
   readonly release: Release;
 }
+
+/** How often lineage events a backend missed are sent again. */
+const LINEAGE_RESEND_MS = 60_000;
 
 /** How often the TUF timestamp is re-signed (its lifetime is a day). */
 const TUF_TIMESTAMP_REFRESH_MS = 6 * 3600_000;
@@ -161,7 +170,7 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
       }), modelRoutes(async (ctx) => {
         const { lake, federations, jobs } = services!;
         const appendNow = async (e: Omit<LogEvent, 'time'>): Promise<void> => { await log!.append([{ ...e, time: new Date().toISOString() } as LogEvent]); };
-        const lineage = await JobLineage.open({ sql: ctx.db });
+        const lineage = await JobLineage.open({ sql: ctx.db, ...(options.openLineage === undefined ? {} : { emit: openLineageHttpSink(options.openLineage) }) });
         const registry = await Registry.open({ sql: ctx.db, blobs, lake, jobs, lineage, audit: appendNow });
         const release = await Release.open({ sql: ctx.db, registry, repo: tuf.repo, audit: appendNow });
         models = { registry, lineage, release };
@@ -174,11 +183,14 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
   await models!.release.refreshTimestamp();
   const refresh = setInterval(() => void models!.release.refreshTimestamp().catch((e: unknown) => cloud.app.log.error({ err: e }, 'TUF timestamp refresh failed')), TUF_TIMESTAMP_REFRESH_MS);
   refresh.unref();
+  const resend = options.openLineage === undefined ? undefined : setInterval(() => void models!.lineage.deliverPending().catch((e: unknown) => cloud.app.log.warn({ err: e }, 'lineage re-send failed')), LINEAGE_RESEND_MS);
+  resend?.unref();
   const close = cloud.close;
   return {
     ...cloud, ...services!, ...models!, log: log!,
     close: async () => {
       clearInterval(refresh);
+      clearInterval(resend);
       await close();
       await queue;
       for (const e of engines.values()) (await e.catch(() => undefined))?.[Symbol.dispose]();
