@@ -117,6 +117,8 @@ export const EDGE_ERR = {
   CLOUD: 'EDGE_ERR_CLOUD',
   /** The plant admin's local endpoint got no admin token, or a wrong one. */
   ADMIN_AUTH: 'EDGE_ERR_ADMIN_AUTH',
+  /** A sealed deal share (t-of-n) does not open: wrong key, another sender, receiver, point or ceremony (AAD), or altered bytes. */
+  DEAL_CHANNEL: 'EDGE_ERR_DEAL_CHANNEL',
 } as const;
 
 /** One of the {@link EDGE_ERR} codes. */
