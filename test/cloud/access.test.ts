@@ -21,6 +21,7 @@ import { Lake } from '../../src/cloud/lake.ts';
 import { domainRoutes } from '../../src/cloud/routes/domain.ts';
 import { logRoutes } from '../../src/cloud/routes/log.ts';
 import { modelRoutes } from '../../src/cloud/routes/models.ts';
+import { viewRoutes } from '../../src/cloud/routes/views.ts';
 import { JobLineage } from '../../src/cloud/lineage.ts';
 import { Registry } from '../../src/cloud/registry.ts';
 import { Release } from '../../src/cloud/release.ts';
@@ -73,6 +74,15 @@ POST   /v1/tenants/:tenant/models/:model/releases          .  x  .  .  .  .
 GET    /v1/tenants/:tenant/deployments                     x  x  .  x  x  .
 GET    /v1/tenants/:tenant/jobs/:job/lineage               x  x  .  x  x  .
 GET    /v1/tenants/:tenant/log/entries/:index              x  x  .  x  x  .
+GET    /v1/tenants/:tenant/me                              x  x  .  x  .  .
+GET    /v1/tenants/:tenant/federations                     x  x  .  x  .  .
+GET    /v1/tenants/:tenant/datasets                        x  x  .  x  .  .
+GET    /v1/tenants/:tenant/jobs                            x  x  .  x  .  .
+GET    /v1/tenants/:tenant/shares                          x  x  .  x  .  .
+GET    /v1/tenants/:tenant/outbound                        x  x  .  x  .  .
+GET    /v1/tenants/:tenant/ingest                          x  x  .  x  .  .
+GET    /v1/tenants/:tenant/log/entries                     x  x  .  x  .  .
+GET    /v1/tenants/:tenant/models/:model/inference         x  x  .  x  .  .
 `;
 const COLUMNS = ['PA', 'MB', 'CO', 'AU', 'EG', 'NO'] as const;
 const PUBLIC = [
@@ -147,18 +157,21 @@ before(async () => {
   const models = modelRoutes(async (ctx) => {
     const { blobs, lake, federations, jobs } = shared!;
     const lineage = await JobLineage.open({ sql: ctx.db });
-    const registry = await Registry.open({ sql: ctx.db, blobs, lake, jobs, lineage });
+    registry = await Registry.open({ sql: ctx.db, blobs, lake, jobs, lineage });
     const keys = { root: generateTufKey(), targets: generateTufKey(), snapshot: generateTufKey(), timestamp: generateTufKey() };
     const repo = await TufRepository.create({ dir: path.join(lakeDir, 'tuf'), keys });
     const release = await Release.open({ sql: ctx.db, registry, repo });
     return { registry, lineage, release, federations, jobs, tufDir: repo.dir, fleetKey: async () => generateTufKey() };
   });
+  let tlog: TransparencyLog | undefined;
+  let registry: Registry | undefined;
   const log = logRoutes(async (ctx) => {
     const signer = generateNoteSigner('hedge.test/log');
-    const tlog = await TransparencyLog.open({ sql: ctx.db, origin: 'hedge.test/log', keys: new KeyRing([{ signer, notBefore: new Date(0) }]) });
-    return { log: () => tlog, verifierKey: signer.verifier().toString() };
+    tlog = await TransparencyLog.open({ sql: ctx.db, origin: 'hedge.test/log', keys: new KeyRing([{ signer, notBefore: new Date(0) }]) });
+    return { log: () => tlog!, verifierKey: signer.verifier().toString() };
   });
-  t = await makeApp({ routes: [gatewayOnly, domain, models, log] });
+  const views = viewRoutes(async () => ({ log: () => tlog!, registry: registry! }));
+  t = await makeApp({ routes: [gatewayOnly, domain, models, log, views] });
   presentCertificatesFromHeader(t.app);
   const roles = { PA: 'plant_admin', MB: 'machine_builder', CO: 'cloud_operator', AU: 'auditor' } as const;
   for (const [col, role] of Object.entries(roles)) await t.grant(`user-${col.toLowerCase()}`, role, 'plant-a');
