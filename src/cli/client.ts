@@ -193,18 +193,27 @@ export function withConnection(cmd: Command): Command {
     .option('--tenant <tenant>', 'the tenant to act in (default: $HEDGE_TENANT, else the login session)');
 }
 
+/** Where and as whom a command calls the cloud. */
+export interface Connection {
+  readonly url: string;
+  /** The cloud's CA certificate (PEM text). */
+  readonly ca: string;
+  readonly token: string | undefined;
+  readonly tenant: string;
+}
+
 /**
- * The client and tenant for a command: options, then the environment, then the cached session.
+ * The connection for a command: options, then the environment, then the cached session.
  *
  * @param needTenant - false for commands that act in no tenant
  * @param needToken - false for commands that call public routes only
  * @throws {CloudError} `CLOUD_ERR_UNAUTHENTICATED` without a URL or CA (or token when needed); `CLOUD_ERR_VALIDATION` without a tenant
  * @example
  * ```ts
- * const { client, tenant } = await connect(opts);
+ * const { url, ca, token, tenant } = await connection(opts);
  * ```
  */
-export async function connect(opts: ConnectionOptions, needTenant = true, needToken = true): Promise<{ client: CloudClient; tenant: string }> {
+export async function connection(opts: ConnectionOptions, needTenant = true, needToken = true): Promise<Connection> {
   const text = await readPrivate('session.json');
   let session: Partial<Session> = {};
   if (text !== undefined) {
@@ -221,7 +230,21 @@ export async function connect(opts: ConnectionOptions, needTenant = true, needTo
   const login = 'run hedge login --url <url> --ca <ca.pem> --user <name> [--tenant <tenant>], or set HEDGE_URL, HEDGE_CA and HEDGE_TOKEN';
   if (url === undefined || caFile === undefined || (needToken && token === undefined)) throw new CloudError(CLOUD_ERR.UNAUTHENTICATED, 'cannot call the cloud: not logged in', { hint: login });
   if (needTenant && tenant === undefined) throw new CloudError(CLOUD_ERR.VALIDATION, 'cannot call the cloud: no tenant', { hint: 'pass --tenant, set HEDGE_TENANT, or log in with --tenant' });
-  return { client: new CloudClient(url, await readCa(caFile), token), tenant: tenant ?? '' };
+  return { url, ca: await readCa(caFile), token, tenant: tenant ?? '' };
+}
+
+/**
+ * The client and tenant for a command (see {@link connection}).
+ *
+ * @throws {CloudError} as {@link connection}
+ * @example
+ * ```ts
+ * const { client, tenant } = await connect(opts);
+ * ```
+ */
+export async function connect(opts: ConnectionOptions, needTenant = true, needToken = true): Promise<{ client: CloudClient; tenant: string }> {
+  const c = await connection(opts, needTenant, needToken);
+  return { client: new CloudClient(c.url, c.ca, c.token), tenant: c.tenant };
 }
 
 async function readCa(file: string): Promise<string> {

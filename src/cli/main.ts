@@ -7,6 +7,7 @@ import { registerCloudCommand } from './cloud.ts';
 import { registerLoginCommand } from './client.ts';
 import { registerFederationCommands } from './federation.ts';
 import { registerJobCommands } from './job.ts';
+import { registerKeyHolderCommands } from './keyholder.ts';
 import { registerLogCommands } from './log.ts';
 import { registerModelCommands } from './model.ts';
 import { registerDemoCommand } from './demo.ts';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerFederationCommands(program);
   registerJobCommands(program);
   registerModelCommands(program);
+  registerKeyHolderCommands(program);
   registerLogCommands(program);
   return program;
 }

@@ -56,10 +56,15 @@ export type Material = 'public-key' | 'relin-round1' | 'relin-keys' | 'receiver-
 export interface CloudClientOptions {
   /** The cloud's base URL (`https://…`). */
   readonly url: string;
-  /** The plant's tenant id. */
+  /** The key holder's tenant id (a plant, or the machine builder). */
   readonly tenant: string;
-  /** PEM: the cloud's CA, the gateway's client certificate and key. */
-  readonly tls: { readonly ca: string; readonly cert: string; readonly key: string };
+  /**
+   * PEM: the cloud's CA and, for a gateway, its client certificate and key (mTLS). A person — the
+   * machine builder's key holder — leaves out `cert` and `key` and gives a `token`.
+   */
+  readonly tls: { readonly ca: string; readonly cert?: string; readonly key?: string };
+  /** A person's bearer token, instead of a client certificate. */
+  readonly token?: string;
   /** Per-request timeout (default 60 000 ms). */
   readonly timeoutMs?: number;
 }
@@ -91,7 +96,8 @@ export class CloudCallError extends EdgeError {
 const MAX_BODY = 512 * 1024 * 1024;
 
 /**
- * The gateway's client of the cloud's domain API.
+ * A key holder's client of the cloud's domain API: a plant's gateway (mTLS client certificate) or
+ * the machine builder's key holder (bearer token, `hedge federation join` / `hedge job reveal`).
  *
  * @example
  * ```ts
@@ -104,6 +110,7 @@ export class CloudClient {
   readonly #base: URL;
   readonly #tenant: string;
   readonly #tls: CloudClientOptions['tls'];
+  readonly #token: string | undefined;
   readonly #timeoutMs: number;
 
   /**
@@ -119,7 +126,12 @@ export class CloudClient {
     aString(op, 'options.url', options.url);
     aString(op, 'options.tenant', options.tenant);
     aObject(op, 'options.tls', options.tls);
-    for (const k of ['ca', 'cert', 'key'] as const) aString(op, `options.tls.${k}`, options.tls[k]);
+    aString(op, 'options.tls.ca', options.tls.ca);
+    if (options.token === undefined) for (const k of ['cert', 'key'] as const) aString(op, `options.tls.${k}`, options.tls[k]);
+    else {
+      aString(op, 'options.token', options.token);
+      if (options.tls.cert !== undefined || options.tls.key !== undefined) throw new EdgeRangeError(`cannot ${op}: give a client certificate or a token, not both`);
+    }
     let base: URL;
     try {
       base = new URL(options.url);
@@ -131,6 +143,7 @@ export class CloudClient {
     this.#base = base;
     this.#tenant = options.tenant;
     this.#tls = { ...options.tls };
+    this.#token = options.token;
     this.#timeoutMs = options.timeoutMs ?? 60_000;
   }
 
@@ -237,6 +250,31 @@ export class CloudClient {
   }
 
   /**
+   * Registers the receiver's public key of a federation (the machine builder, once).
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`; 409 when another key is registered)
+   * @example
+   * ```ts
+   * await cloud.putReceiverKey('mills', kh.receiverKey());
+   * ```
+   */
+  async putReceiverKey(federation: string, key: Uint8Array): Promise<void> {
+    await this.#call('register receiver key', 'PUT', `federations/${enc(federation)}/receiver-key`, key);
+  }
+
+  /**
+   * A revealed job's result: the ciphertext switched to the receiver's key (the receiver only);
+   * 409 (`CLOUD_ERR_STATE`) until the job is revealed.
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * const moments = kh.openResult(schema, plan, await cloud.result('job-1'));
+   * ```
+   */
+  async result(id: string): Promise<Uint8Array> {
+    return (await this.#call('read result', 'GET', `jobs/${enc(id)}/result`)).body;
+  }
+
+  /**
    * Reports an inference summary of this gateway (counts, abstentions, drift alarms; no values) for
    * the cloud's transparency log.
    * @throws CloudCallError (`EDGE_ERR_CLOUD`)
@@ -301,6 +339,7 @@ export class CloudClient {
     const path = rest.startsWith('/') ? rest : `/v1/tenants/${enc(this.#tenant)}/${rest}`;
     const target = new URL(`${this.#base.pathname.replace(/\/$/, '')}${path}`, this.#base);
     const headers: Record<string, string | number> = { accept: 'application/json, application/octet-stream' };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     if (body !== undefined) {
       headers['content-type'] = type;
       headers['content-length'] = body.length;

@@ -46,9 +46,11 @@ import type { PartySecret } from '../he/mhe/secret.ts';
 import type { SumRevealInput } from '../he/mhe/sum-input.ts';
 import { ThresholdProtocol, type ShamirShare } from '../he/mhe/threshold.ts';
 import { wipe } from '../he/ring.ts';
-import { PublicKeyCodec, PublicKeyShareCodec, RelinKeyEphemeralCodec, RelinKeyShare1Codec, RelinKeyShare2Codec, ShamirShareCodec } from '../he/wire.ts';
+import { CiphertextCodec, PublicKeyCodec, PublicKeyShareCodec, RelinKeyEphemeralCodec, RelinKeyShare1Codec, RelinKeyShare2Codec, ShamirShareCodec } from '../he/wire.ts';
 import type { JobPlan } from '../compute/plan.ts';
-import { makeRevealShare, revealInputDigest } from '../compute/reveal.ts';
+import { makeRevealShare, receiveMoments, revealInputDigest } from '../compute/reveal.ts';
+import type { DatasetSchema } from '../models/schema.ts';
+import type { Moments } from '../models/moments.ts';
 import { aArray, aInteger, aObject, aString, describe } from './assert.ts';
 import { KeyCustody, type CustodyUnlock, type KdfParams } from './custody.ts';
 import { EDGE_ERR, EdgeError, EdgeRangeError, EdgeTypeError, type EdgeErrorCode } from './errors.ts';
@@ -137,6 +139,9 @@ const GENESIS = '0'.repeat(64);
 const DAY_MS = 86_400_000;
 const ID_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
 const REVEAL = 'reveal';
+/** Custody name of the receiver's SEAL secret key. */
+const RECEIVER_SECRET = 'receiver:secret-key';
+const RECEIVER_PUBLIC = 'receiver:public-key';
 
 /**
  * SHA-256 (hex) of a job plan in canonical JSON (object keys sorted, no whitespace), under the
@@ -608,6 +613,64 @@ export class KeyHolder {
         additive?.wipe();
       }
     }, { plan: planDigest });
+  }
+
+  /**
+   * The receiver's public key (`PublicKeyCodec` bytes), for the key holder that receives the
+   * federation's results (the machine builder): a fresh SEAL key pair on the first call, whose
+   * secret key stays in custody (encrypted at rest, under the name `receiver:secret-key`, beside
+   * the public key); later calls answer the same public key bytes. Register it once with the cloud
+   * (`PUT …/federations/{f}/receiver-key`); key holders switch results to it.
+   *
+   * @throws EdgeError `EDGE_ERR_CUSTODY_IO`, `EDGE_ERR_KEYHOLDER_CLOSED`
+   * @example
+   * ```ts
+   * await cloud.putReceiverKey('mills', kh.receiverKey());
+   * ```
+   */
+  receiverKey(): Uint8Array {
+    this.#open('make the receiver key');
+    const known = this.#custody.getEphemeral(RECEIVER_PUBLIC);
+    if (known !== undefined) return known;
+    using sk = this.#engine.generateSecretKey();
+    using pk = this.#engine.publicKeyFor(sk);
+    const skBytes = this.#engine.save(sk);
+    const pkBytes = PublicKeyCodec.toBytes(this.#engine, pk);
+    try {
+      // The secret first: after a crash between the two writes, the next call makes a new pair
+      // (nothing was registered with the public key yet), never a public key without its secret.
+      this.#custody.putEphemeral(RECEIVER_SECRET, skBytes);
+      this.#custody.putEphemeral(RECEIVER_PUBLIC, pkBytes);
+    } finally {
+      skBytes.fill(0);
+    }
+    return pkBytes;
+  }
+
+  /**
+   * Opens a job's result — the ciphertext the key holders' shares switched to this receiver — into
+   * the job's moments, with the receiver secret key of {@link KeyHolder.receiverKey}.
+   *
+   * @throws EdgeError `EDGE_ERR_RECEIVER` when this key holder has no receiver key
+   * @throws ComputeError `COMPUTE_ERR_REVEAL` when the sums are not moments (a share missing or
+   *   wrong, or a result for another receiver)
+   * @example
+   * ```ts
+   * const moments = kh.openResult(schema, plan, await cloud.result('job-1'));
+   * ```
+   */
+  openResult(schema: DatasetSchema, plan: JobPlan, result: Uint8Array): Moments {
+    const op = 'open a job result';
+    this.#open(op);
+    const skBytes = this.#custody.getEphemeral(RECEIVER_SECRET);
+    if (skBytes === undefined) throw new EdgeError(EDGE_ERR.RECEIVER, `cannot ${op}: this key holder has no receiver key (make it with receiverKey() and register it)`);
+    try {
+      using sk = this.#engine.load('secretKey', skBytes);
+      using switched = CiphertextCodec.fromBytes(this.#engine, result);
+      return receiveMoments(this.#engine, schema, plan, switched, sk);
+    } finally {
+      skBytes.fill(0);
+    }
   }
 
   /**

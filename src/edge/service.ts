@@ -30,6 +30,7 @@ import { preset } from '../he/params.ts';
 import { PublicKeyCodec } from '../he/wire.ts';
 import type { PublicKey } from '../he/backend/seal.ts';
 import { CloudCallError, CloudClient, type FederationView } from './cloud-client.ts';
+import { ceremonyTurn } from './ceremony.ts';
 import type { EdgeConfig } from './config.ts';
 import { OpcuaConnector } from './connectors/opcua.ts';
 import { CsvReplay } from './connectors/replay.ts';
@@ -346,15 +347,8 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
 
   /** The key ceremony: this plant's share of the round the cloud waits for. */
   const ceremony = async (f: FederationView): Promise<void> => {
-    if (f.round === 'ready' || !f.missing.includes(config.tenant)) return;
-    const seed = Buffer.from(f.seed, 'hex');
-    let round: 'pk' | 'rlk1' | 'rlk2';
-    let share: Uint8Array;
-    if (f.round === 'pk') [round, share] = ['pk', keyHolder!.publicKeyShare(f.id, seed)];
-    else if (f.round === 'rlk1') [round, share] = ['rlk1', keyHolder!.relinKeyShareRound1(f.id, seed)];
-    else if (f.round === 'rlk2') [round, share] = ['rlk2', keyHolder!.relinKeyShareRound2(f.id, await cloud.material(f.id, 'relin-round1'))];
-    else return;
-    emit({ kind: 'ceremony', round, status: await cloud.postCeremonyShare(f.id, round, share) });
+    const turn = await ceremonyTurn(keyHolder!, cloud, f);
+    if (turn !== undefined) emit({ kind: 'ceremony', ...turn });
   };
 
   /** The receiver's key, once the builder registered it: checked against the pin, then the key holder is reopened with it. */

@@ -11,6 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,11 +21,9 @@ import { call, ceremonyOverHttps, kill, ok, revealOverHttps, startServer, type I
 import { SCHEMA } from '../cloud/_models.ts';
 import { SealEngine } from '../../src/he/backend/seal.ts';
 import { preset } from '../../src/he/params.ts';
-import { CiphertextCodec, PublicKeyCodec } from '../../src/he/wire.ts';
+import { PublicKeyCodec } from '../../src/he/wire.ts';
 import { sealBatch } from '../../src/compute/batch.ts';
-import { receiveMoments } from '../../src/compute/reveal.ts';
-import type { JobPlan } from '../../src/compute/plan.ts';
-import { createSchema, fitDiscriminant, modelToArtifact, quantiseDataset } from '../../src/models/index.ts';
+import { computeMoments, createSchema, fitDiscriminant, modelToArtifact, momentsFromJSON, quantiseDataset } from '../../src/models/index.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PLANTS = ['plant-a', 'plant-b', 'plant-c'];
@@ -95,12 +94,20 @@ test('hedge CLI against hedge cloud start: federation, dataset, job, approvals, 
     const fed = await okJson<{ seed: string; round: string; missing: string[] }>(hedge(['federation', 'create', 'mills', '--preset', engine.params.name, ...plantArgs, '--min-plants', '3', '--min-records', '100', '--json'], env));
     assert.equal(fed.round, 'pk');
     assert.deepEqual([...fed.missing].sort(), ['builder', ...PLANTS]);
-    const { secrets } = await ceremonyOverHttps(server.url, engine, 'mills', fed.seed, [...PLANTS, 'builder'], as);
+    // The builder's key holder joins with the CLI (custody in a folder of its own) while the plants answer.
+    const keys = path.join(dir, 'builder-keys');
+    const keyEnv = { ...env, HEDGE_CUSTODY_PASSPHRASE: 'builder custody passphrase' };
+    const noPassphrase = await hedge(['federation', 'join', 'mills', '--keys', keys, '--allow-insecure-params'], env);
+    assert.match(noPassphrase.stderr, /^error CLOUD_ERR_VALIDATION: cannot unlock key custody.*\nhint: /);
+    const joining = hedge(['federation', 'join', 'mills', '--keys', keys, '--allow-insecure-params', '--json'], keyEnv);
+    const { secrets } = await ceremonyOverHttps(server.url, engine, 'mills', fed.seed, PLANTS, as, { waitForOthers: true });
+    const joined = await okJson<{ round: string; receiverKeyHash: string }>(joining);
+    assert.equal(joined.round, 'ready');
     const status = await hedge(['federation', 'status', 'mills'], env);
     assert.match(status.stdout, /federation mills .*keys ready/);
-    using builderSk = engine.generateSecretKey();
-    using builderPk = engine.publicKeyFor(builderSk);
-    await ok(call(server.url, alice, 'PUT', '/v1/tenants/builder/federations/mills/receiver-key', PublicKeyCodec.toBytes(engine, builderPk)));
+    const receiverKey = (await ok(call(server.url, alice, 'GET', '/v1/tenants/builder/federations/mills/material/receiver-key'))).body;
+    assert.equal(createHash('sha256').update(receiverKey).digest('hex'), joined.receiverKeyHash, 'the registered receiver key is the one in the builder\'s custody');
+    assert.deepEqual(await okJson(hedge(['federation', 'join', 'mills', '--keys', keys, '--allow-insecure-params', '--json'], keyEnv)), joined, 'joining again changes nothing');
 
     // Dataset and encrypted uploads.
     const schemaFile = path.join(dir, 'schema.json');
@@ -111,8 +118,10 @@ test('hedge CLI against hedge cloud start: federation, dataset, job, approvals, 
     assert.match(bad.stderr, /^error CLOUD_ERR_VALIDATION: cannot read schema/);
     using pk = PublicKeyCodec.fromBytes(engine, (await ok(call(server.url, as('plant-a'), 'GET', '/v1/tenants/plant-a/federations/mills/material/public-key'))).body);
     const schema = createSchema(SCHEMA);
+    const allRows: number[][] = [];
     for (const [k, p] of PLANTS.entries()) {
       const rows = Array.from({ length: 200 }, (_, i) => [(i * 41 + k * 7) % 3000, (i * 17 + k) % 80]);
+      allRows.push(...rows);
       const data = quantiseDataset(schema, rows, rows.map((r) => (r[1] > 70 ? 'fail' : 'ok')));
       const { bytes } = sealBatch(engine, pk, schema, data, 0, 200, { dataset: 'mills', plant: p, batchId: `${p}-0`, from: '2026-01-01T00:00:00Z', to: '2026-01-01T23:00:00Z' });
       await ok(call(server.url, gateways.get(p)!, 'POST', `/v1/tenants/${p}/datasets/mills/batches`, bytes), 201);
@@ -131,19 +140,31 @@ test('hedge CLI against hedge cloud start: federation, dataset, job, approvals, 
     const denied = await hedge(['approve', 'job-1'], env);
     assert.match(denied.stderr, /^error CLOUD_ERR_ACCESS_DENIED: .*\nhint: /);
     assert.equal((await okJson<{ approvals: string[] }>(hedge(['job', 'status', 'job-1', '--json'], env))).approvals.length, 3);
+    // The builder's share and the result, opened in its custody, with the CLI; the plants' shares come from their key holders.
+    const momentsFile = path.join(dir, 'moments.json');
+    const revealing = hedge(['job', 'reveal', 'job-1', '--keys', keys, '--schema', schemaFile, '--out', momentsFile, '--allow-insecure-params', '--json'], keyEnv);
     await revealOverHttps(server.url, engine, 'job-1', 'mills', secrets, as, { minPlants: 3, minRecords: 100 });
+    const revealed = await okJson<{ records: number; out: string }>(revealing);
+    assert.equal(revealed.records, 600);
+    const moments = momentsFromJSON(JSON.parse(readFileSync(momentsFile, 'utf8')));
+    assert.deepEqual(moments, computeMoments(schema, quantiseDataset(schema, allRows, allRows.map((r) => (r[1] > 70 ? 'fail' : 'ok')))), 'the builder opens exactly the plaintext moments');
+    assert.equal(statSync(momentsFile).mode & 0o777, 0o600);
+    const fitted = await okJson<{ modelId: string; version: number; family: string }>(hedge(['model', 'register', 'mills-anomaly', '--job', 'job-1', '--moments', momentsFile, '--schema', schemaFile, '--family', 'mahalanobis', '--json'], env));
+    assert.deepEqual([fitted.modelId, fitted.version, fitted.family], ['mills-anomaly', 1, 'mahalanobis']);
+    assert.match((await hedge(['model', 'register', 'x', '--job', 'job-1', '--moments', momentsFile, '--schema', schemaFile, '--family', 'forest'], env)).stderr, /^error CLOUD_ERR_VALIDATION: .*--family/);
 
     // The builder fits and registers models (over the API), then deploys and rolls back with the CLI.
-    using switched = CiphertextCodec.fromBytes(engine, (await ok(call(server.url, alice, 'GET', '/v1/tenants/builder/jobs/job-1/result'))).body);
-    const plan = (await ok(call(server.url, alice, 'GET', '/v1/tenants/builder/jobs/job-1/plan'))).json<JobPlan>();
-    const model = fitDiscriminant(schema, receiveMoments(engine, schema, plan, switched, builderSk), { priors: 'uniform' });
+    const model = fitDiscriminant(schema, moments, { priors: 'uniform' });
     const artifact = modelToArtifact(model, { modelId: 'mills-fail', modelVersion: 1, lineage: { jobId: 'job-1', plants: [], batchHashes: [] } });
     const register = async (accuracy: number): Promise<void> => {
       await ok(call(server.url, alice, 'POST', '/v1/tenants/builder/models/mills-fail/versions', { jobId: 'job-1', artifact, evaluation: { accuracy } }), 201);
     };
     await register(0.9);
     await register(0.95);
-    assert.deepEqual(await okJson(hedge(['model', 'list', '--json'], env)), [{ modelId: 'mills-fail', owner: 'builder', latest: 2, aliases: {} }]);
+    assert.deepEqual(await okJson(hedge(['model', 'list', '--json'], env)), [
+      { modelId: 'mills-anomaly', owner: 'builder', latest: 1, aliases: {} },
+      { modelId: 'mills-fail', owner: 'builder', latest: 2, aliases: {} },
+    ]);
     await okJson(hedge(['model', 'deploy', 'mills-fail', '1', '--fleet', 'plant-a', '--fleet', 'plant-b', '--json'], env));
     await ok(call(server.url, alice, 'PUT', '/v1/tenants/builder/models/mills-fail/aliases/production', { version: 1 }));
     await ok(call(server.url, alice, 'PUT', '/v1/tenants/builder/models/mills-fail/aliases/production', { version: 2 }));

@@ -1,9 +1,12 @@
 /**
- * Test helper: the cloud as a process (`hedge cloud start`) and an HTTPS client with a trusted CA
- * and an optional bearer token or gateway client certificate. Exports only.
+ * Test helper: the cloud as a process (`hedge cloud start`), `hedge worker` processes, and an
+ * HTTPS client with a trusted CA and an optional bearer token or gateway client certificate; the
+ * steps every end-to-end story repeats (users, login, gateway enrolment, ceremony, reveal).
+ * Exports only.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +32,57 @@ export function startServer(dataDir: string, port: number, users: string, extra:
     });
     child.on('exit', (code, signal) => reject(new Error(`cloud exited (${code ?? signal}): ${err}`)));
   });
+}
+
+/** Starts `hedge worker` on the queue at `databaseUrl` and the lake folder `lake`; resolves once it is ready. */
+export function startWorker(databaseUrl: string, lake: string, id: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['bin/hedge.js', 'worker', '--database-url', databaseUrl, '--lake', lake, '--id', id], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes(`worker ${id} ready`)) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`worker ${id} exited with ${code}: ${err}`)));
+  });
+}
+
+/** Stops child processes with SIGTERM and waits for them to exit. */
+export async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(children.map((c) => new Promise((r) => {
+    if (c.exitCode !== null || c.signalCode !== null) return r(null);
+    c.once('exit', r);
+    c.kill('SIGTERM');
+  })));
+}
+
+/**
+ * Writes a `--bootstrap` users file: `alice`, machine builder of `builder`, and `admin-<plant>`,
+ * plant admin of each plant, all with `password`.
+ */
+export function writeUsers(file: string, plants: readonly string[], password: string): void {
+  writeFileSync(file, JSON.stringify([
+    { username: 'alice', password, roles: [{ role: 'machine_builder', tenant: 'builder' }] },
+    ...plants.map((p) => ({ username: `admin-${p}`, password, roles: [{ role: 'plant_admin', tenant: p }] })),
+  ]));
+}
+
+/** Logs a local user in at the cloud's token endpoint: an identity with its bearer token. */
+export async function login(base: string, ca: string, username: string, password: string): Promise<Identity> {
+  return { ca, token: (await ok(call(base, { ca }, 'POST', '/v1/auth/token', { username, password }))).json<{ accessToken: string }>().accessToken };
+}
+
+/** Enrols gateway `gw-1` of each plant through the API (its admin makes the token): their client-certificate identities. */
+export async function enrolGateways(base: string, ca: string, plants: readonly string[], admin: (plant: string) => Promise<Identity>): Promise<Map<string, Identity>> {
+  const { gatewayKey } = await import('./_fixtures.ts');
+  const gateways = new Map<string, Identity>();
+  for (const p of plants) {
+    const { token } = (await ok(call(base, await admin(p), 'POST', `/v1/tenants/${p}/enrolments`, { gateway: 'gw-1' }), 201)).json<{ token: string }>();
+    const key = await gatewayKey();
+    const { certificate } = (await ok(call(base, { ca }, 'POST', '/v1/enrol', { token, csr: key.csr }), 201)).json<{ certificate: string }>();
+    gateways.set(p, { ca, cert: certificate, key: key.privateKeyPem });
+  }
+  return gateways;
 }
 
 /** SIGKILLs the server and waits for it to exit. */
@@ -75,7 +129,7 @@ export async function ok(p: Promise<Answer>, ...status: number[]): Promise<Answe
  */
 export async function ceremonyOverHttps(
   base: string, engine: import('../../src/he/backend/seal.ts').SealEngine, federation: string, seedHex: string,
-  members: readonly string[], as: (tenant: string) => Identity,
+  members: readonly string[], as: (tenant: string) => Identity, options: { readonly waitForOthers?: boolean } = {},
 ): Promise<{ secrets: Map<string, import('../../src/he/mhe/secret.ts').PartySecret>; publicKey: Uint8Array }> {
   const { PartySecret } = await import('../../src/he/mhe/secret.ts');
   const { PublicKeyProtocol } = await import('../../src/he/mhe/public-key-gen.ts');
@@ -84,15 +138,26 @@ export async function ceremonyOverHttps(
   const seed = Buffer.from(seedHex, 'hex');
   const secrets = new Map(members.map((m) => [m, PartySecret.generate(engine)]));
   const url = (m: string, rest: string): string => `/v1/tenants/${m}/federations/${federation}/${rest}`;
+  // With other key holders answering on their own (a CLI, a gateway): wait for the cloud to open each round.
+  const reach = async (round: string): Promise<void> => {
+    while (options.waitForOthers === true) {
+      const f = (await ok(call(base, as(members[0]), 'GET', `/v1/tenants/${members[0]}/federations/${federation}`))).json<{ round: string }>();
+      if (['pk', 'rlk1', 'rlk2', 'ready'].indexOf(f.round) >= ['pk', 'rlk1', 'rlk2', 'ready'].indexOf(round)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
   const pkp = new PublicKeyProtocol(engine);
   const crp = pkp.sampleCrp(seed);
   for (const m of members) await ok(call(base, as(m), 'POST', url(m, 'ceremony/pk'), PublicKeyShareCodec.toBytes(engine, pkp.genShare(secrets.get(m)!, crp))));
   const rkp = new RelinKeyProtocol(engine);
   const rcrp = rkp.sampleCrp(seed);
   const r1 = new Map(members.map((m) => [m, rkp.genShareRound1(secrets.get(m)!, rcrp)]));
+  await reach('rlk1');
   for (const m of members) await ok(call(base, as(m), 'POST', url(m, 'ceremony/rlk1'), RelinKeyShare1Codec.toBytes(engine, r1.get(m)!.public)));
+  await reach('rlk2');
   const agg1 = RelinKeyShare1Codec.fromBytes(engine, (await ok(call(base, as(members[0]), 'GET', url(members[0], 'material/relin-round1')))).body);
   for (const m of members) await ok(call(base, as(m), 'POST', url(m, 'ceremony/rlk2'), RelinKeyShare2Codec.toBytes(engine, rkp.genShareRound2(secrets.get(m)!, r1.get(m)!.secret, agg1))));
+  await reach('ready');
   return { secrets, publicKey: (await ok(call(base, as(members[0]), 'GET', url(members[0], 'material/public-key')))).body };
 }
 
