@@ -12,12 +12,22 @@
  * the same acknowledgement; other bytes for a round it already answered are a
  * conflict. Every accepted share and every completed round is reported through
  * the `audit` callback (the transparency log).
+ *
+ * A t-of-n federation (`threshold` t < n members) gives each member a public
+ * evaluation point (its 1-based index in the member list) and three more rounds
+ * after `rlk2` (docs/protocol.md, "Threshold ceremony over the cloud"): `kex`
+ * (each key holder's X25519 key-agreement public key), `deal` (each key
+ * holder's n − 1 Shamir shares, each sealed to its receiver — the cloud stores
+ * them per (from, to) and cannot open them), `combine` (each key holder fetches
+ * the shares sealed to it, combines them into its threshold share and
+ * acknowledges with the SHA-256 of what it fetched); then `ready`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SealEngine } from '../he/backend/seal.ts';
 import { PublicKeyProtocol } from '../he/mhe/public-key-gen.ts';
 import { RelinKeyProtocol } from '../he/mhe/relin-key-gen.ts';
 import { PublicKeyCodec, PublicKeyShareCodec, RelinKeyShare1Codec, RelinKeyShare2Codec, RelinKeysCodec } from '../he/wire.ts';
+import { DealBundleCodec, type SealedShare } from '../wire/deal.ts';
 import type { SqlClient } from '../trust/storage/sql.ts';
 import type { FileBlobStore } from './blobs.ts';
 import { CLOUD_ERR, CloudError } from './errors.ts';
@@ -46,17 +56,32 @@ const DDL = [
     received_at timestamptz NOT NULL,
     PRIMARY KEY (federation, round, member)
   )`,
+  // t-of-n (added after the first release: NULL is an additive n-of-n federation).
+  'ALTER TABLE cloud_federation ADD COLUMN IF NOT EXISTS threshold integer',
+  `CREATE TABLE IF NOT EXISTS cloud_deal_share (
+    federation text NOT NULL REFERENCES cloud_federation (id),
+    sender text NOT NULL,
+    receiver text NOT NULL,
+    point integer NOT NULL,
+    sealed text NOT NULL,
+    PRIMARY KEY (federation, sender, receiver)
+  )`,
 ];
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** The rounds of the key ceremony, in order; `ready` once the keys exist. */
-export type CeremonyRound = 'pk' | 'rlk1' | 'rlk2' | 'ready';
+/**
+ * The rounds of the key ceremony, in order; `ready` once the keys exist. `kex`, `deal` and
+ * `combine` only for t-of-n federations.
+ */
+export type CeremonyRound = 'pk' | 'rlk1' | 'rlk2' | 'kex' | 'deal' | 'combine' | 'ready';
 
 /** A key holder of a federation. */
 export interface Member {
   readonly tenant: string;
   readonly role: 'plant' | 'builder';
+  /** t-of-n: the member's public evaluation point (its 1-based index in the member list). */
+  readonly point?: number;
 }
 
 /** A federation as registered. */
@@ -70,6 +95,8 @@ export interface FederationRecord {
   /** Public seed of the common reference polynomials (hex). */
   readonly seed: string;
   readonly round: CeremonyRound;
+  /** How many key holders a reveal needs: t (t-of-n), or n for an additive federation. */
+  readonly threshold: number;
 }
 
 /** An event for the transparency log. */
@@ -78,7 +105,7 @@ export interface CeremonyAudit {
   readonly member: string;
   readonly step: 'public_share' | 'combine' | 'complete';
   readonly round: Exclude<CeremonyRound, 'ready'>;
-  /** SHA-256 (hex) of the share or key bytes. */
+  /** SHA-256 (hex) of the share or key bytes (for `kex`, `deal`, `combine`: of what the member sent). */
   readonly hash: string;
 }
 
@@ -95,6 +122,7 @@ interface Row {
   relin_round1: string | null;
   relin_keys: string | null;
   receiver_key: string | null;
+  threshold: number | null;
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -132,16 +160,18 @@ export class Federations {
   }
 
   /**
-   * Creates a federation; its ceremony starts at round `pk`.
+   * Creates a federation; its ceremony starts at round `pk`. With `threshold` t < n (members), it is
+   * t-of-n: each member gets its 1-based index as evaluation point, and the ceremony adds the
+   * rounds `kex`, `deal` and `combine`. Default t = n (additive).
    *
-   * @throws {TypeError|RangeError} for malformed members, receiver or guards
+   * @throws {TypeError|RangeError} for malformed members, receiver, guards or threshold (2 ≤ t ≤ n)
    * @throws {CloudError} `CLOUD_ERR_CONFLICT` when the id exists
    * @example
    * ```ts
    * await federations.create({ id: 'ai4i', preset: 'BGV_AGG_8192', members, receiver: 'builder', guards: { minPlants: 3, minRecords: 1000 } });
    * ```
    */
-  async create(def: { id: string; preset: string; members: readonly Member[]; receiver: string; guards: { minPlants: number; minRecords: number } }): Promise<FederationRecord> {
+  async create(def: { id: string; preset: string; members: readonly Member[]; receiver: string; guards: { minPlants: number; minRecords: number }; threshold?: number }): Promise<FederationRecord> {
     if (typeof def?.id !== 'string' || !ID.test(def.id)) throw new TypeError('federation id must match [A-Za-z0-9][A-Za-z0-9._-]{0,127}');
     await this.#engine(def.preset); // validates the preset
     if (!Array.isArray(def.members) || def.members.length < 2) throw new RangeError('a federation needs at least two key holders');
@@ -157,11 +187,15 @@ export class Federations {
     if (!Number.isInteger(minPlants) || minPlants < 1 || !Number.isInteger(minRecords) || minRecords < 1) throw new RangeError('guards.minPlants and guards.minRecords must be positive integers');
     const plants = def.members.filter((m) => m.role === 'plant').length;
     if (minPlants > plants) throw new RangeError(`guards.minPlants ${minPlants} exceeds the ${plants} plants of the federation`);
+    const n = def.members.length;
+    const t = def.threshold ?? n;
+    if (!Number.isInteger(t) || t < 2 || t > n) throw new RangeError(`threshold must be an integer from 2 to the ${n} key holders, got ${String(def.threshold)}`);
     const seed = randomBytes(32).toString('hex');
+    const members = def.members.map((m, i) => (t < n ? { tenant: m.tenant, role: m.role, point: i + 1 } : { tenant: m.tenant, role: m.role }));
     const rows = await this.#sql.query(
-      `INSERT INTO cloud_federation (id, preset, members, receiver, min_plants, min_records, seed, round, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'pk', $8) ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [def.id, def.preset, JSON.stringify(def.members.map((m) => ({ tenant: m.tenant, role: m.role }))), def.receiver, minPlants, minRecords, seed, this.#now()],
+      `INSERT INTO cloud_federation (id, preset, members, receiver, min_plants, min_records, seed, round, created_at, threshold)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'pk', $8, $9) ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [def.id, def.preset, JSON.stringify(members), def.receiver, minPlants, minRecords, seed, this.#now(), t < n ? t : null],
     );
     if (rows.length === 0) throw new CloudError(CLOUD_ERR.CONFLICT, `cannot create federation ${def.id}: it exists`);
     return this.get(def.id);
@@ -191,13 +225,25 @@ export class Federations {
   }
 
   /**
-   * A key holder's public share for a round (wire bytes of its round's codec). When the last
-   * member's share arrives, the round is aggregated and the ceremony moves on.
+   * A key holder's message for a round. When the last member's message arrives, the round is
+   * aggregated and the ceremony moves on. What each round takes:
+   *
+   * | round | bytes |
+   * |---|---|
+   * | `pk`, `rlk1`, `rlk2` | the round's public share (its codec's wire bytes) |
+   * | `kex` | the key holder's X25519 public key (32 bytes) |
+   * | `deal` | a `DealBundleCodec` bundle: one sealed share from this key holder to every other member, for the receiver's point |
+   * | `combine` | the SHA-256 (32 bytes) of the bundle {@link Federations.dealFor} gave this key holder: it combined exactly those shares |
    *
    * @returns whether this was new (`accepted`) or a repeat of the same bytes (`duplicate`), and the round now
    * @throws {CloudError} `CLOUD_ERR_STATE` for a round that is not the current one;
    *   `CLOUD_ERR_ACCESS_DENIED` for a tenant that is not a member; `CLOUD_ERR_CONFLICT` for other
-   *   bytes than the member sent before; `CLOUD_ERR_VALIDATION` for bytes that do not decode
+   *   bytes than the member sent before; `CLOUD_ERR_VALIDATION` for bytes that do not decode (or a
+   *   deal that does not address every other member once, at its point)
+   * @example
+   * ```ts
+   * await federations.submitShare('mills', 'plant-a', 'kex', dealPublicKey);
+   * ```
    */
   async submitShare(id: string, member: string, round: Exclude<CeremonyRound, 'ready'>, bytes: Uint8Array): Promise<{ status: 'accepted' | 'duplicate'; round: CeremonyRound }> {
     const op = `accept ${round} share for federation ${id}`;
@@ -211,12 +257,22 @@ export class Federations {
       return { status: 'duplicate', round: f.round };
     }
     if (f.round !== round) throw new CloudError(CLOUD_ERR.STATE, `cannot ${op}: the ceremony is at round ${f.round}`);
-    const engine = await this.#engine(f.preset);
-    const codec = round === 'pk' ? PublicKeyShareCodec : round === 'rlk1' ? RelinKeyShare1Codec : RelinKeyShare2Codec;
-    try {
-      codec.fromBytes(engine, bytes);
-    } catch (cause) {
-      throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: the share does not decode (${(cause as Error).message})`, { cause });
+    if (round === 'kex') {
+      if (bytes.length !== 32 || bytes.every((b) => b === 0)) throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: a key-agreement key is 32 bytes (X25519), got ${bytes.length}`);
+    } else if (round === 'deal') {
+      await this.#storeDeal(op, f, member, bytes);
+    } else if (round === 'combine') {
+      if (!Buffer.from(bytes).equals(createHash('sha256').update(await this.dealFor(id, member)).digest())) {
+        throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: the acknowledgement is not the SHA-256 of the shares dealt to ${member}`);
+      }
+    } else {
+      const engine = await this.#engine(f.preset);
+      const codec = round === 'pk' ? PublicKeyShareCodec : round === 'rlk1' ? RelinKeyShare1Codec : RelinKeyShare2Codec;
+      try {
+        codec.fromBytes(engine, bytes);
+      } catch (cause) {
+        throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: the share does not decode (${(cause as Error).message})`, { cause });
+      }
     }
     await this.#blobs.put(bytes);
     const inserted = await this.#sql.query(
@@ -227,6 +283,72 @@ export class Federations {
     await this.#audit({ federation: id, member, step: 'public_share', round, hash });
     const now = await this.#advance(id);
     return { status: 'accepted', round: now };
+  }
+
+  /** Checks a deal bundle and stores each sealed share per (from, to), before the deal is recorded. */
+  async #storeDeal(op: string, f: FederationRecord, member: string, bytes: Uint8Array): Promise<void> {
+    let bundle: SealedShare[];
+    try {
+      bundle = DealBundleCodec.fromBytes(bytes);
+    } catch (cause) {
+      throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: the deal does not decode (${(cause as Error).message})`, { cause });
+    }
+    const others = f.members.filter((m) => m.tenant !== member);
+    const seen = new Set<string>();
+    for (const s of bundle) {
+      const to = others.find((m) => m.tenant === s.to);
+      if (s.from !== member || to === undefined || to.point !== s.point || seen.has(s.to)) {
+        throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: a deal holds one share from ${member} to every other member at its point (got ${s.from} → ${s.to} at ${s.point})`);
+      }
+      seen.add(s.to);
+    }
+    if (seen.size !== others.length) throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: the deal addresses ${seen.size} of the ${others.length} other members`);
+    for (const s of bundle) {
+      const hash = await this.#blobs.put(DealBundleCodec.toBytes([s]));
+      await this.#sql.query(
+        'INSERT INTO cloud_deal_share (federation, sender, receiver, point, sealed) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (federation, sender, receiver) DO UPDATE SET point = EXCLUDED.point, sealed = EXCLUDED.sealed',
+        [f.id, member, s.to, s.point, hash],
+      );
+    }
+  }
+
+  /**
+   * t-of-n: the sealed shares every other member dealt to `member`, as one `DealBundleCodec`
+   * bundle in member order (from round `combine` on). The cloud cannot open them; only `member`'s
+   * key-agreement key can.
+   *
+   * @throws {CloudError} `CLOUD_ERR_STATE` before every deal is in, or for an additive federation;
+   *   `CLOUD_ERR_ACCESS_DENIED` for a tenant that is not a member
+   * @example
+   * ```ts
+   * const bundle = DealBundleCodec.fromBytes(await federations.dealFor('mills', 'plant-b'));
+   * ```
+   */
+  async dealFor(id: string, member: string): Promise<Uint8Array> {
+    const op = `read the shares dealt to ${member} in federation ${id}`;
+    const f = await this.get(id);
+    if (!f.members.some((m) => m.tenant === member)) throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot ${op}: ${member} is not a key holder of it`);
+    if (f.threshold === f.members.length) throw new CloudError(CLOUD_ERR.STATE, `cannot ${op}: the federation is additive (n-of-n), nothing is dealt`);
+    if (f.round !== 'combine' && f.round !== 'ready') throw new CloudError(CLOUD_ERR.STATE, `cannot ${op}: the ceremony is at round ${f.round}`);
+    const rows = await this.#sql.query<{ sender: string; sealed: string }>('SELECT sender, sealed FROM cloud_deal_share WHERE federation = $1 AND receiver = $2', [id, member]);
+    const order = f.members.map((m) => m.tenant);
+    rows.sort((a, b) => order.indexOf(a.sender) - order.indexOf(b.sender));
+    const shares = await Promise.all(rows.map(async (r) => DealBundleCodec.fromBytes(await this.#blobs.get(r.sealed))[0]));
+    return DealBundleCodec.toBytes(shares);
+  }
+
+  /**
+   * t-of-n: the key-agreement public keys (hex) members registered in round `kex`, by tenant.
+   * @example
+   * ```ts
+   * const keys = await federations.dealKeys('mills'); // Map { 'plant-a' => '7f…', … }
+   * ```
+   */
+  async dealKeys(id: string): Promise<Map<string, string>> {
+    const rows = await this.#sql.query<{ member: string; share: string }>("SELECT member, share FROM cloud_ceremony_share WHERE federation = $1 AND round = 'kex'", [id]);
+    const out = new Map<string, string>();
+    for (const r of rows) out.set(r.member, Buffer.from(await this.#blobs.get(r.share)).toString('hex'));
+    return out;
   }
 
   /** Aggregates the current round when every member has sent its share (one process at a time). */
@@ -245,7 +367,13 @@ export class Federations {
         Promise.all(f.members.map(async (m) => codec.fromBytes(engine, await this.#blobs.get(shares.find((s) => s.member === m.tenant)!.share))));
       let next: CeremonyRound;
       let product: Uint8Array;
-      if (f.round === 'pk') {
+      const threshold = f.threshold < f.members.length;
+      if (f.round === 'kex' || f.round === 'deal' || f.round === 'combine') {
+        // Nothing to aggregate: the round's product is the list of what every member sent (by hash).
+        next = f.round === 'kex' ? 'deal' : f.round === 'deal' ? 'combine' : 'ready';
+        product = new TextEncoder().encode(JSON.stringify(f.members.map((m) => [m.tenant, shares.find((s) => s.member === m.tenant)!.share])));
+        await tx.query('UPDATE cloud_federation SET round = $2 WHERE id = $1', [id, next]);
+      } else if (f.round === 'pk') {
         const p = new PublicKeyProtocol(engine);
         const crp = p.sampleCrp(seed);
         using pk = p.genPublicKey(p.aggregateShares(await load(PublicKeyShareCodec)), crp);
@@ -262,8 +390,8 @@ export class Federations {
         const round1 = RelinKeyShare1Codec.fromBytes(engine, await this.#blobs.get(row.relin_round1!));
         using rk = p.genRelinKey(round1, p.aggregateShares2(await load(RelinKeyShare2Codec)));
         product = RelinKeysCodec.toBytes(engine, rk);
-        await tx.query("UPDATE cloud_federation SET relin_keys = $2, round = 'ready' WHERE id = $1", [id, await this.#blobs.put(product)]);
-        next = 'ready';
+        next = threshold ? 'kex' : 'ready';
+        await tx.query('UPDATE cloud_federation SET relin_keys = $2, round = $3 WHERE id = $1', [id, await this.#blobs.put(product), next]);
       }
       done = { federation: id, member: 'cloud', step: next === 'ready' ? 'complete' : 'combine', round: f.round, hash: sha256(product) };
       return next;
@@ -329,5 +457,6 @@ function recordOf(r: Row): FederationRecord {
   return Object.freeze({
     id: r.id, preset: r.preset, members: Object.freeze(members.map((m) => Object.freeze({ ...m }))), receiver: r.receiver,
     guards: Object.freeze({ minPlants: Number(r.min_plants), minRecords: Number(r.min_records) }), seed: r.seed, round: r.round,
+    threshold: r.threshold === null || r.threshold === undefined ? members.length : Number(r.threshold),
   });
 }

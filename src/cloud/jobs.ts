@@ -10,8 +10,14 @@
  * a restart re-queues `running` jobs — gives the same aggregate. The reveal
  * is the public-key switch of the slot sums to the receiver's registered key
  * (src/compute/reveal.ts): the cloud combines shares it cannot read, and only
- * the receiver can fetch (and decrypt) the result. The federation's key is
- * additive n-of-n, so every key holder's share is needed.
+ * the receiver can fetch (and decrypt) the result. For an additive (n-of-n)
+ * federation every key holder's share is needed. For a t-of-n federation the
+ * cloud fixes an **active set** of t key holders per reveal attempt — the
+ * receiver first, then the plants in the order their admins approved — and
+ * combines when all of them answered; a member of the set that has not
+ * answered by the attempt's deadline (`revealAttemptMs`) is left out of every
+ * later attempt, and a new attempt takes the first t of the remaining
+ * approvers (docs/protocol.md, "Reveals with t of n").
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { SealEngine } from '../he/backend/seal.ts';
@@ -59,6 +65,23 @@ const DDL = [
     received_at timestamptz NOT NULL,
     PRIMARY KEY (job, member)
   )`,
+  // t-of-n: each reveal attempt's active set, and the shares made for it.
+  `CREATE TABLE IF NOT EXISTS cloud_reveal_attempt (
+    job text NOT NULL REFERENCES cloud_job (id),
+    attempt integer NOT NULL,
+    members jsonb NOT NULL,
+    opened_at timestamptz NOT NULL,
+    deadline timestamptz NOT NULL,
+    PRIMARY KEY (job, attempt)
+  )`,
+  `CREATE TABLE IF NOT EXISTS cloud_threshold_share (
+    job text NOT NULL REFERENCES cloud_job (id),
+    attempt integer NOT NULL,
+    member text NOT NULL,
+    share text NOT NULL,
+    received_at timestamptz NOT NULL,
+    PRIMARY KEY (job, attempt, member)
+  )`,
 ];
 
 /** A job's state. */
@@ -75,10 +98,20 @@ export interface JobRecord {
   readonly plan: JobPlan;
   /** Plants whose data the job uses and who approved its reveal so far. */
   readonly approvals: readonly string[];
-  /** Key holders whose reveal share arrived. */
+  /** Key holders whose reveal share arrived (t-of-n: for the current attempt). */
   readonly shares: readonly string[];
   readonly deadline: string;
   readonly error?: string;
+  /** t-of-n: the key holders asked in the current reveal attempt. */
+  readonly activeSet?: readonly string[];
+  /** t-of-n: the current reveal attempt (1, 2, …). */
+  readonly attempt?: number;
+}
+
+/** t-of-n: a key holder of a reveal attempt's active set and its evaluation point. */
+export interface ActiveMember {
+  readonly tenant: string;
+  readonly point: number;
 }
 
 /** What a key holder needs to make its reveal share. */
@@ -90,7 +123,13 @@ export interface RevealRequestMaterial {
   /** The receiver's registered public key (check its hash against the one the federation logged). */
   readonly receiverKey: Uint8Array;
   readonly receiverKeyHash: string;
+  /** How many shares are combined: n, or t for a t-of-n federation (each key holder floods for them). */
   readonly parties: number;
+  /** t-of-n: the current attempt's active set; only these key holders make shares, with these points. */
+  readonly activeSet?: readonly ActiveMember[];
+  readonly attempt?: number;
+  /** t-of-n: when a new active set is chosen if a member of this one has not answered (ISO 8601). */
+  readonly attemptDeadline?: string;
 }
 
 /** An event for the transparency log: a job's state change, or a reveal share received (its hash). */
@@ -131,6 +170,11 @@ export interface JobsOptions {
   readonly threads?: number;
   /** How long key holders have for their shares after the reveal opens (default 7 days). */
   readonly revealWindowMs?: number;
+  /**
+   * t-of-n: how long the active set of a reveal attempt has to answer before the cloud chooses a
+   * new one from the remaining approvers (default 1 hour).
+   */
+  readonly revealAttemptMs?: number;
   readonly now?: () => Date;
   readonly audit?: (e: JobAudit) => Promise<void>;
 }
@@ -207,11 +251,15 @@ export class Jobs {
   async get(id: string): Promise<JobRecord> {
     const r = await this.#row(id);
     const approvals = (await this.#o.sql.query<{ plant: string }>('SELECT plant FROM cloud_job_approval WHERE job = $1 ORDER BY plant', [id])).map((x) => x.plant);
-    const shares = (await this.#o.sql.query<{ member: string }>('SELECT member FROM cloud_reveal_share WHERE job = $1 ORDER BY member', [id])).map((x) => x.member);
+    const current = await this.#attempt(id);
+    const shares = current === undefined
+      ? (await this.#o.sql.query<{ member: string }>('SELECT member FROM cloud_reveal_share WHERE job = $1 ORDER BY member', [id])).map((x) => x.member)
+      : current.answered;
     return Object.freeze({
       id: r.id, federation: r.federation, dataset: r.dataset, requestedBy: r.requested_by, state: r.state,
       progress: { done: Number(r.done), total: Number(r.total) }, plan: planOf(r), approvals, shares,
       deadline: new Date(r.deadline).toISOString(), ...(r.error === null ? {} : { error: r.error }),
+      ...(current === undefined ? {} : { activeSet: current.members, attempt: current.attempt }),
     });
   }
 
@@ -335,13 +383,62 @@ export class Jobs {
     if (['revealed', 'failed', 'cancelled', 'expired'].includes(job.state)) throw new CloudError(CLOUD_ERR.STATE, `cannot approve job ${id}: it is ${job.state}`);
     const rows = await this.#o.sql.query('INSERT INTO cloud_job_approval (job, plant, approved_by, approved_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING plant', [id, plant, by, this.#now()]);
     if (rows.length > 0) await this.#audit({ job: id, dataset: job.dataset, actor: by, tenant: plant, state: 'approved' });
-    await this.#maybeOpenReveal(id);
+    await this.#maybeOpenReveal(id); // t-of-n: a new approver may let a stalled reveal open a new attempt
     return this.get(id);
   }
 
   async #maybeOpenReveal(id: string): Promise<void> {
     const job = await this.get(id);
     if (job.state === 'computed' && job.plan.plants.every((p) => job.approvals.includes(p))) await this.#set(id, { state: 'revealing' }, ['computed']);
+    await this.#refreshAttempt(id);
+  }
+
+  /** t-of-n: the current reveal attempt (its active set, deadline and who answered), or undefined. */
+  async #attempt(id: string): Promise<{ attempt: number; members: string[]; deadline: Date; answered: string[] } | undefined> {
+    const rows = await this.#o.sql.query<{ attempt: number; members: unknown; deadline: Date | string }>('SELECT attempt, members, deadline FROM cloud_reveal_attempt WHERE job = $1 ORDER BY attempt DESC LIMIT 1', [id]);
+    if (rows.length === 0) return undefined;
+    const attempt = Number(rows[0].attempt);
+    const answered = (await this.#o.sql.query<{ member: string }>('SELECT member FROM cloud_threshold_share WHERE job = $1 AND attempt = $2 ORDER BY member', [id, attempt])).map((x) => x.member);
+    return { attempt, members: jsonOf<string[]>(rows[0].members), deadline: new Date(rows[0].deadline), answered };
+  }
+
+  /**
+   * t-of-n: opens the first reveal attempt once the job is revealing, and a new one when the
+   * current attempt's deadline passed with members of its active set missing. Those members are
+   * left out of every later attempt (so a key holder meets at most n − t + 1 active sets per job);
+   * the new set is the first t of the remaining approvers (the receiver, then the plants in the
+   * order their admins approved). With fewer than t left, nothing opens: the job waits for more
+   * approvals or expires at its deadline.
+   */
+  async #refreshAttempt(id: string): Promise<void> {
+    const r = await this.#row(id);
+    if (r.state !== 'revealing') return;
+    const fed = await this.#o.federations.get(r.federation);
+    const t = fed.threshold;
+    if (t >= fed.members.length) return;
+    const approvals = (await this.#o.sql.query<{ plant: string }>('SELECT plant FROM cloud_job_approval WHERE job = $1 ORDER BY approved_at, plant', [id])).map((a) => a.plant);
+    const order = [fed.receiver, ...approvals.filter((p) => p !== fed.receiver && fed.members.some((m) => m.tenant === p))];
+    const now = this.#now();
+    const windowMs = this.#o.revealAttemptMs ?? 3_600_000;
+    await this.#o.sql.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hedge.cloud.reveal/${id}`]);
+      const attempts = await tx.query<{ attempt: number; members: unknown; deadline: Date | string }>('SELECT attempt, members, deadline FROM cloud_reveal_attempt WHERE job = $1 ORDER BY attempt', [id]);
+      const answered = await tx.query<{ attempt: number; member: string }>('SELECT attempt, member FROM cloud_threshold_share WHERE job = $1', [id]);
+      const did = (attempt: number, m: string): boolean => answered.some((a) => Number(a.attempt) === attempt && a.member === m);
+      const last = attempts.at(-1);
+      if (last !== undefined) {
+        const members = jsonOf<string[]>(last.members);
+        if (members.every((m) => did(Number(last.attempt), m)) || now <= new Date(last.deadline)) return;
+      }
+      const excluded = new Set<string>();
+      for (const a of attempts) for (const m of jsonOf<string[]>(a.members)) if (!did(Number(a.attempt), m)) excluded.add(m);
+      const eligible = order.filter((m) => !excluded.has(m));
+      if (eligible.length < t) return;
+      await tx.query(
+        'INSERT INTO cloud_reveal_attempt (job, attempt, members, opened_at, deadline) VALUES ($1, $2, $3, $4, $5)',
+        [id, (last === undefined ? 0 : Number(last.attempt)) + 1, JSON.stringify(eligible.slice(0, t)), now, new Date(now.getTime() + windowMs)],
+      );
+    });
   }
 
   /**
@@ -355,9 +452,19 @@ export class Jobs {
     const fed = await this.#o.federations.get(r.federation);
     if (!fed.members.some((m) => m.tenant === member)) throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot read reveal request of job ${id}: ${member} holds no key of ${fed.id}`);
     if (r.state !== 'revealing') throw new CloudError(CLOUD_ERR.STATE, `cannot read reveal request of job ${id}: it is ${r.state}`);
-    return {
+    const base = {
       jobId: id, plan: planOf(r), aggregate: await this.#o.blobs.get(r.aggregate!), receiverKey: await this.#o.blobs.get(r.receiver_key),
-      receiverKeyHash: r.receiver_key, parties: fed.members.length,
+      receiverKeyHash: r.receiver_key,
+    };
+    if (fed.threshold >= fed.members.length) return { ...base, parties: fed.members.length };
+    await this.#refreshAttempt(id);
+    const current = await this.#attempt(id);
+    // Past its deadline, the current attempt stays open while no new one can be chosen: a late answer still completes it.
+    if (current === undefined) throw new CloudError(CLOUD_ERR.STATE, `cannot read reveal request of job ${id}: fewer than t = ${fed.threshold} key holders approved`);
+    const points = new Map(fed.members.map((m) => [m.tenant, m.point!]));
+    return {
+      ...base, parties: fed.threshold, attempt: current.attempt, attemptDeadline: current.deadline.toISOString(),
+      activeSet: current.members.map((tenant) => ({ tenant, point: points.get(tenant)! })),
     };
   }
 
@@ -365,15 +472,24 @@ export class Jobs {
    * A key holder's reveal share (sum-key-switch share wire bytes). When every key holder's share
    * is in, they are combined into the receiver's ciphertext and the job is `revealed`.
    *
+   * t-of-n: the share names its `attempt`; it is accepted only from a member of that attempt's
+   * active set while it is the current one, and the job is revealed when all t of them answered.
+   *
    * @throws {CloudError} `CLOUD_ERR_STATE` when the job is not `revealing` (or its deadline
-   *   passed: it becomes `expired`); `CLOUD_ERR_CONFLICT` for a second, different share;
-   *   `CLOUD_ERR_VALIDATION` for bytes that are not a share; `CLOUD_ERR_ACCESS_DENIED` for an outsider
+   *   passed: it becomes `expired`), or (t-of-n) for a past attempt or a member outside its active
+   *   set; `CLOUD_ERR_CONFLICT` for a second, different share; `CLOUD_ERR_VALIDATION` for bytes
+   *   that are not a share, or a t-of-n share without its attempt; `CLOUD_ERR_ACCESS_DENIED` for an outsider
+   * @example
+   * ```ts
+   * await jobs.submitRevealShare('job-1', 'plant-a', share, request.attempt);
+   * ```
    */
-  async submitRevealShare(id: string, member: string, bytes: Uint8Array): Promise<JobRecord> {
+  async submitRevealShare(id: string, member: string, bytes: Uint8Array, attempt?: number): Promise<JobRecord> {
     const op = `accept reveal share for job ${id}`;
     const r = await this.#row(id);
     const fed = await this.#o.federations.get(r.federation);
     if (!fed.members.some((m) => m.tenant === member)) throw new CloudError(CLOUD_ERR.ACCESS_DENIED, `cannot ${op}: ${member} holds no key of ${fed.id}`);
+    if (fed.threshold < fed.members.length) return this.#submitThresholdShare(op, r, fed.preset, member, bytes, attempt);
     const hash = sha256(bytes);
     const previous = await this.#o.sql.query<{ share: string }>('SELECT share FROM cloud_reveal_share WHERE job = $1 AND member = $2', [id, member]);
     if (previous.length > 0) {
@@ -398,6 +514,37 @@ export class Jobs {
     return this.get(id);
   }
 
+  async #submitThresholdShare(op: string, r: Row, preset: string, member: string, bytes: Uint8Array, attempt: number | undefined): Promise<JobRecord> {
+    const id = r.id;
+    if (attempt === undefined || !Number.isInteger(attempt) || attempt < 1) throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: a t-of-n reveal share names its attempt (?attempt=, from the reveal request)`);
+    const hash = sha256(bytes);
+    const previous = await this.#o.sql.query<{ share: string }>('SELECT share FROM cloud_threshold_share WHERE job = $1 AND attempt = $2 AND member = $3', [id, attempt, member]);
+    if (previous.length > 0) {
+      if (previous[0].share !== hash) throw new CloudError(CLOUD_ERR.CONFLICT, `cannot ${op}: ${member} sent another share for attempt ${attempt} before (shares are single-use)`);
+      return this.get(id);
+    }
+    if (r.state === 'revealing' && this.#now() > new Date(r.deadline)) {
+      await this.#set(id, { state: 'expired' }, ['revealing']);
+      throw new CloudError(CLOUD_ERR.STATE, `cannot ${op}: the reveal deadline passed`);
+    }
+    if (r.state !== 'revealing') throw new CloudError(CLOUD_ERR.STATE, `cannot ${op}: the job is ${r.state}`);
+    await this.#refreshAttempt(id);
+    const current = await this.#attempt(id);
+    if (current === undefined || current.attempt !== attempt) throw new CloudError(CLOUD_ERR.STATE, `cannot ${op}: attempt ${attempt} is over; the reveal is at attempt ${current?.attempt ?? 'none'} (read the reveal request again)`);
+    if (!current.members.includes(member)) throw new CloudError(CLOUD_ERR.STATE, `cannot ${op}: ${member} is not in the active set of attempt ${attempt}`);
+    const engine = await this.#o.engine(preset);
+    try {
+      SumKeySwitchShareCodec.fromBytes(engine, bytes);
+    } catch (cause) {
+      throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: not a reveal share of ${preset}`, { cause });
+    }
+    await this.#o.blobs.put(bytes);
+    await this.#o.sql.query('INSERT INTO cloud_threshold_share (job, attempt, member, share, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [id, attempt, member, hash, this.#now()]);
+    await this.#audit({ job: id, dataset: r.dataset, actor: member, tenant: member, share: hash });
+    await this.#maybeCombine(id, engine);
+    return this.get(id);
+  }
+
   async #maybeCombine(id: string, engine: SealEngine): Promise<void> {
     // Read outside the transaction: PGlite has one connection, which the transaction holds.
     const fed = await this.#o.federations.get((await this.#row(id)).federation);
@@ -406,8 +553,17 @@ export class Jobs {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hedge.cloud.reveal/${id}`]);
       const r = (await tx.query<Row>('SELECT * FROM cloud_job WHERE id = $1', [id]))[0];
       if (r.state !== 'revealing') return;
-      const shares = await tx.query<{ member: string; share: string }>('SELECT member, share FROM cloud_reveal_share WHERE job = $1 ORDER BY member', [id]);
-      if (shares.length < fed.members.length) return;
+      let shares: { member: string; share: string }[];
+      if (fed.threshold < fed.members.length) {
+        // t-of-n: the shares of the current attempt, once every member of its active set answered.
+        const last = await tx.query<{ attempt: number; members: unknown }>('SELECT attempt, members FROM cloud_reveal_attempt WHERE job = $1 ORDER BY attempt DESC LIMIT 1', [id]);
+        if (last.length === 0) return;
+        shares = await tx.query<{ member: string; share: string }>('SELECT member, share FROM cloud_threshold_share WHERE job = $1 AND attempt = $2 ORDER BY member', [id, last[0].attempt]);
+        if (shares.length < jsonOf<string[]>(last[0].members).length) return;
+      } else {
+        shares = await tx.query<{ member: string; share: string }>('SELECT member, share FROM cloud_reveal_share WHERE job = $1 ORDER BY member', [id]);
+        if (shares.length < fed.members.length) return;
+      }
       const plan = planOf(r);
       const accumulators = decodePartial(engine, await this.#o.blobs.get(r.aggregate!), plan.aggregation.stats.length);
       try {
@@ -437,6 +593,10 @@ export class Jobs {
     if (r.state !== 'revealed') throw new CloudError(CLOUD_ERR.STATE, `cannot read result of job ${id}: it is ${r.state}`);
     return this.#o.blobs.get(r.result!);
   }
+}
+
+function jsonOf<T>(v: unknown): T {
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
 }
 
 function planOf(r: Row): JobPlan {

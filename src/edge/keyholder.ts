@@ -27,6 +27,12 @@
  *   {@link EdgeError} and is logged.
  * - **Relinearization ephemeral.** Round 1's uᵢ is stored in custody before the round-1 share is
  *   stored in the ledger, and deleted (and zeroed) once the round-2 share is.
+ * - **t-of-n.** The deal travels sealed ({@link KeyHolder.dealKey}, {@link KeyHolder.sealDeal},
+ *   {@link KeyHolder.openDeal}; src/edge/deal-channel.ts): the X25519 key stays in custody until
+ *   the deal is combined, then it is deleted. A reveal is one instance per (job, λⱼ) — λⱼ the
+ *   Lagrange coefficient of the request's active set — so an active set that gives the same λⱼ
+ *   gets the stored share, and a new active set (another λⱼ, another linear function of tskⱼ)
+ *   a fresh one; with `federation.holders` (n) known, at most n − t + 1 per job.
  * - **Local log.** Every share produced or re-sent, every refusal and every approval is appended
  *   to the `log` table of `keyholder.db` with ids and SHA-256 digests only — never a value.
  *   Each row carries `hash = SHA-256(prev ‖ row)`; SQLite triggers refuse UPDATE and DELETE;
@@ -45,6 +51,8 @@ import { RelinKeyProtocol } from '../he/mhe/relin-key-gen.ts';
 import type { PartySecret } from '../he/mhe/secret.ts';
 import type { SumRevealInput } from '../he/mhe/sum-input.ts';
 import { ThresholdProtocol, type ShamirShare } from '../he/mhe/threshold.ts';
+import type { SealedShare } from '../wire/deal.ts';
+import { dealPublicKey, generateDealKey, openDealShare, sealDealShare } from './deal-channel.ts';
 import { wipe } from '../he/ring.ts';
 import { CiphertextCodec, PublicKeyCodec, PublicKeyShareCodec, RelinKeyEphemeralCodec, RelinKeyShare1Codec, RelinKeyShare2Codec, ShamirShareCodec } from '../he/wire.ts';
 import type { JobPlan } from '../compute/plan.ts';
@@ -78,6 +86,24 @@ export interface KeyHolderFederation {
   readonly parties: number;
   /** t-of-n: this key holder's public evaluation point. Absent: additive n-of-n. */
   readonly thresholdPoint?: number;
+  /**
+   * t-of-n: how many key holders the federation has (n). When given, this key holder makes
+   * shares for at most n − t + 1 different active sets (Lagrange coefficients) per job — the most
+   * an honest cloud asks for, since every new attempt leaves out a key holder that did not answer.
+   */
+  readonly holders?: number;
+}
+
+/** t-of-n: the federation's key holders as the deal needs them (their points and registered X25519 keys). */
+export interface DealMembers {
+  /** The federation id (bound into every sealed share). */
+  readonly federation: string;
+  /** This key holder's tenant. */
+  readonly self: string;
+  /** t. */
+  readonly threshold: number;
+  /** Every key holder, this one included: tenant, evaluation point, and its key-agreement public key (32 bytes). */
+  readonly members: readonly { readonly tenant: string; readonly point: number; readonly dealKey: Uint8Array }[];
 }
 
 /** Options of {@link KeyHolder.open}. */
@@ -468,6 +494,151 @@ export class KeyHolder {
   }
 
   /**
+   * t-of-n, round `kex`: this key holder's X25519 key-agreement public key for a ceremony (32
+   * bytes). The private key is made on the first call and kept in custody (encrypted at rest)
+   * until the deal is combined; later calls answer the same key.
+   *
+   * @throws EdgeError `EDGE_ERR_CEREMONY` (the ceremony was combined: its key is gone),
+   *   `EDGE_ERR_CUSTODY_IO`, `EDGE_ERR_KEYHOLDER_CLOSED`
+   * @example
+   * ```ts
+   * await cloud.postCeremonyShare('mills', 'kex', kh.dealKey('mills'));
+   * ```
+   */
+  dealKey(ceremonyId: string): Uint8Array {
+    const op = 'make the deal key';
+    this.#open(op);
+    checkId(op, 'ceremonyId', ceremonyId);
+    const name = `deal-key:${ceremonyId}`;
+    const known = this.#custody.getEphemeral(name);
+    if (known !== undefined) {
+      try {
+        return dealPublicKey(known);
+      } finally {
+        known.fill(0);
+      }
+    }
+    if (this.#stepRequest(op, 'shamir-combine', ceremonyId) !== undefined) throw new EdgeError(EDGE_ERR.CEREMONY, `cannot ${op}: ceremony ${ceremonyId} was combined; its deal key is gone`);
+    const { publicKey, privateKey } = generateDealKey();
+    try {
+      this.#custody.putEphemeral(name, privateKey);
+    } finally {
+      privateKey.fill(0);
+    }
+    return publicKey;
+  }
+
+  /**
+   * t-of-n, round `deal`: this key holder's Shamir shares Pᵢ(xⱼ) for every other member, each
+   * sealed to that member's registered key ({@link sealDealShare}). Deterministic: the polynomial
+   * comes from the seed in custody and the sealing is deterministic, so a retry returns the same
+   * bytes. The plaintext shares never leave this method.
+   *
+   * @throws EdgeTypeError / EdgeRangeError for malformed members (this key holder missing, or at
+   *   another point than its `thresholdPoint`)
+   * @throws EdgeError `EDGE_ERR_CEREMONY` (no deal key yet, or already combined),
+   *   `EDGE_ERR_DEAL_CHANNEL` (the key registered for this key holder is not its own),
+   *   `EDGE_ERR_SHARE_CONFLICT` (dealt before with another t or points)
+   * @example
+   * ```ts
+   * const bundle = DealBundleCodec.toBytes(kh.sealDeal('mills', { federation: 'mills', self: 'plant-a', threshold: 2, members }));
+   * ```
+   */
+  sealDeal(ceremonyId: string, deal: DealMembers): SealedShare[] {
+    const op = 'seal the deal';
+    this.#open(op);
+    const { me, points } = this.#dealMembers(op, deal);
+    const sk = this.#dealPrivateKey(op, ceremonyId, me.dealKey);
+    const dealt = this.dealShamirShares(ceremonyId, deal.threshold, points);
+    try {
+      return deal.members.filter((m) => m.tenant !== deal.self).map((m) => sealDealShare(
+        { federation: deal.federation, ceremony: ceremonyId, from: deal.self, to: m.tenant, point: m.point }, sk, m.dealKey, dealt.get(m.point)!,
+      ));
+    } finally {
+      sk.fill(0);
+      for (const b of dealt.values()) b.fill(0);
+    }
+  }
+
+  /**
+   * t-of-n, round `combine`: opens the shares the other members sealed to this key holder,
+   * adds its own Pⱼ(xⱼ), combines them into its threshold share tskⱼ (kept in custody), and
+   * deletes the deal key. A retry after combining is a no-op.
+   *
+   * @throws EdgeTypeError / EdgeRangeError for malformed members or shares
+   * @throws EdgeError `EDGE_ERR_DEAL_CHANNEL` (a share that does not open: not for this key
+   *   holder, another context, another sender's key, altered), `EDGE_ERR_CEREMONY` (a member's
+   *   share missing or repeated, an unknown sender, or no deal key)
+   * @example
+   * ```ts
+   * kh.openDeal('mills', { federation: 'mills', self: 'plant-b', threshold: 2, members }, DealBundleCodec.fromBytes(await cloud.deal('mills')));
+   * ```
+   */
+  openDeal(ceremonyId: string, deal: DealMembers, received: readonly SealedShare[]): void {
+    const op = 'open the deal';
+    this.#open(op);
+    const { me, points } = this.#dealMembers(op, deal);
+    aArray(op, 'received', received);
+    const name = `deal-key:${ceremonyId}`;
+    if (this.#stepRequest(op, 'shamir-combine', ceremonyId) !== undefined && this.#custody.thresholdShare !== undefined) {
+      this.#custody.deleteEphemeral(name); // a crash after combining, before the key was deleted
+      return;
+    }
+    const senders = new Map(deal.members.filter((m) => m.tenant !== deal.self).map((m) => [m.tenant, m]));
+    const seen = new Set<string>();
+    for (const s of received) {
+      if (!senders.has(s?.from) || seen.has(s.from)) throw new EdgeError(EDGE_ERR.CEREMONY, `cannot ${op}: a share from ${String(s?.from)} is unexpected or repeated`);
+      seen.add(s.from);
+    }
+    if (seen.size !== senders.size) throw new EdgeError(EDGE_ERR.CEREMONY, `cannot ${op}: ${senders.size - seen.size} of the other members' shares are missing`);
+    const sk = this.#dealPrivateKey(op, ceremonyId, me.dealKey);
+    const plain: Uint8Array[] = [];
+    try {
+      plain.push(this.dealShamirShares(ceremonyId, deal.threshold, points).get(me.point)!);
+      for (const s of received) {
+        const from = senders.get(s.from)!;
+        plain.push(openDealShare({ federation: deal.federation, ceremony: ceremonyId, from: s.from, to: deal.self, point: me.point }, sk, from.dealKey, s));
+      }
+      this.combineShamirShares(ceremonyId, plain);
+      this.#custody.deleteEphemeral(name);
+    } finally {
+      sk.fill(0);
+      for (const b of plain) b.fill(0);
+    }
+  }
+
+  #dealMembers(op: string, deal: DealMembers): { me: DealMembers['members'][number]; points: number[] } {
+    aObject(op, 'deal', deal);
+    aString(op, 'deal.federation', deal.federation);
+    aString(op, 'deal.self', deal.self);
+    aArray(op, 'deal.members', deal.members);
+    deal.members.forEach((m, i) => {
+      aObject(op, `deal.members[${i}]`, m);
+      aString(op, `deal.members[${i}].tenant`, m.tenant);
+      aInteger(op, `deal.members[${i}].point`, m.point, 1, 0xffff);
+      if (!(m.dealKey instanceof Uint8Array) || m.dealKey.length !== 32) throw new EdgeRangeError(`cannot ${op}: deal.members[${i}].dealKey must be a 32-byte X25519 key`);
+    });
+    const points = deal.members.map((m) => m.point);
+    if (new Set(points).size !== points.length) throw new EdgeRangeError(`cannot ${op}: deal.members repeat a point`);
+    const me = deal.members.find((m) => m.tenant === deal.self);
+    const own = this.#federation.thresholdPoint;
+    if (own === undefined) throw new EdgeRangeError(`cannot ${op}: the federation is not t-of-n (no thresholdPoint)`);
+    if (me === undefined || me.point !== own) throw new EdgeRangeError(`cannot ${op}: deal.members must hold ${deal.self} at this key holder's point ${own}`);
+    return { me, points };
+  }
+
+  /** The custody's deal key, checked against the key the federation shows for this key holder. */
+  #dealPrivateKey(op: string, ceremonyId: string, registered: Uint8Array): Uint8Array {
+    const sk = this.#custody.getEphemeral(`deal-key:${ceremonyId}`);
+    if (sk === undefined) throw new EdgeError(EDGE_ERR.CEREMONY, `cannot ${op}: no deal key for ceremony ${ceremonyId} (make it with dealKey() and register it in round kex first)`);
+    if (!Buffer.from(dealPublicKey(sk)).equals(Buffer.from(registered))) {
+      sk.fill(0);
+      throw new EdgeError(EDGE_ERR.DEAL_CHANNEL, `cannot ${op}: the key-agreement key registered for this key holder is not its own`);
+    }
+    return sk;
+  }
+
+  /**
    * Records the plant admin's approval of a job's plan (durably, and in the log). Approving the
    * same job again with the same plan and scope returns the first approval.
    *
@@ -558,6 +729,8 @@ export class KeyHolder {
     const stats = (plan.aggregation as { stats?: unknown } | undefined)?.stats;
     if (!Array.isArray(stats) || input.count !== stats.length) throw new EdgeRangeError(`cannot ${op}: request.input has ${input.count} results, the plan ${Array.isArray(stats) ? stats.length : 'none'}`);
     const point = this.#federation.thresholdPoint;
+    // The instance: the job, or (t-of-n) the job and this key holder's Lagrange coefficient λⱼ for the active set.
+    let instance = jobId;
     if (point === undefined) {
       if (activeSet !== undefined) throw new EdgeRangeError(`cannot ${op}: request.activeSet is for t-of-n federations; this one is additive`);
     } else {
@@ -566,6 +739,8 @@ export class KeyHolder {
       if (activeSet.length !== this.#federation.parties || new Set(activeSet).size !== activeSet.length || !activeSet.includes(point)) {
         throw new EdgeRangeError(`cannot ${op}: request.activeSet must be ${this.#federation.parties} distinct points including this key holder's ${point}`);
       }
+      const lambda = new ThresholdProtocol(this.#engine).lagrangeCoefficient(point, activeSet);
+      instance = `${jobId}@${sha256(Buffer.from(lambda.join(','))).slice(0, 32)}`;
     }
     const refuse = (code: EdgeErrorCode, reason: string): never => {
       this.#append('refusal', { protocol: REVEAL, instance: jobId, code, plan: planDigest });
@@ -591,23 +766,28 @@ export class KeyHolder {
     } else if (!Buffer.from(receiver).equals(Buffer.from(this.#federation.receiver))) {
       refuse(EDGE_ERR.RECEIVER, "the receiver is not the federation's registered receiver");
     }
-    const requestDigest = sha256(Buffer.from(JSON.stringify([planDigest, inputDigest, receiver === null ? 'collective' : sha256(receiver), activeSet ?? null])));
-    const previous = this.#stepRequest(op, REVEAL, jobId);
+    const requestDigest = sha256(Buffer.from(JSON.stringify([planDigest, inputDigest, receiver === null ? 'collective' : sha256(receiver), instance])));
+    const previous = this.#stepRequest(op, REVEAL, instance);
     if (previous !== undefined && previous !== requestDigest) refuse(EDGE_ERR.SHARE_CONFLICT, 'a share was made for another request of this job (single-use shares)');
+    if (previous === undefined && point !== undefined && this.#federation.holders !== undefined) {
+      const most = this.#federation.holders - this.#federation.parties + 1;
+      if (this.#revealSetsOf(op, jobId) >= most) refuse(EDGE_ERR.SHARE_CONFLICT, `shares for ${most} active sets of this job were made, the most a reveal with ${this.#federation.holders} key holders needs`);
+    }
     if (previous === undefined && this.#recentReveals(op) >= maxRevealsPerDay) {
       refuse(EDGE_ERR.RATE_LIMIT, `${maxRevealsPerDay} reveal shares in the last 24 hours, the most this key holder makes`);
     }
     if (point !== undefined && this.#custody.thresholdShare === undefined) {
       throw new EdgeError(EDGE_ERR.CEREMONY, `cannot ${op}: this key holder has no threshold share (run the threshold ceremony first)`);
     }
-    return this.#step(op, REVEAL, jobId, requestDigest, () => {
+    return this.#step(op, REVEAL, instance, requestDigest, () => {
       let secret: PartySecret = this.#custody.secret;
       let additive: PartySecret | undefined;
       if (point !== undefined) additive = secret = new ThresholdProtocol(this.#engine).genAdditiveShare(this.#custody.thresholdShare!, activeSet!);
       const pk = receiver === null ? null : PublicKeyCodec.fromBytes(this.#engine, receiver);
       try {
         const guards = { minPlants, minRecords };
-        return makeRevealShare(this.#engine, secret, { jobId, plan, input, receiver: pk, parties: this.#federation.parties }, guards, this.#ledger);
+        // The ledger instance is the step's: one stored share per (job, λⱼ).
+        return makeRevealShare(this.#engine, secret, { jobId: instance, plan, input, receiver: pk, parties: this.#federation.parties }, guards, this.#ledger);
       } finally {
         pk?.[Symbol.dispose]();
         additive?.wipe();
@@ -779,6 +959,16 @@ export class KeyHolder {
   #stepRequest(op: string, protocol: string, instance: string): string | undefined {
     try {
       return (this.#sql.step.get(protocol, instance) as { request: string } | undefined)?.request;
+    } catch (e) {
+      throw keyholderStorageError(op, e);
+    }
+  }
+
+  /** t-of-n: how many active sets (λⱼ instances) of a job this key holder answered. */
+  #revealSetsOf(op: string, jobId: string): number {
+    try {
+      const row = this.#db.prepare("SELECT count(*) AS n FROM step WHERE protocol = ? AND substr(instance, 1, ?) = ?").get(REVEAL, jobId.length + 1, `${jobId}@`) as { n: number };
+      return Number(row.n);
     } catch (e) {
       throw keyholderStorageError(op, e);
     }

@@ -20,22 +20,31 @@ export const CreateFederationRequest = Type.Object({
   preset: Type.String({ minLength: 1, maxLength: 64, description: 'parameter preset, e.g. BGV_AGG_8192' }),
   members: Type.Array(Type.Object({ tenant: TenantId, role: Type.Union([Type.Literal('plant'), Type.Literal('builder')]) }, { additionalProperties: false }), { minItems: 2, maxItems: 256 }),
   guards: Type.Object({ minPlants: Type.Integer({ minimum: 1 }), minRecords: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }),
+  threshold: Type.Optional(Type.Integer({ minimum: 2, maximum: 256, description: 't of a t-of-n federation: how many key holders a reveal needs (default: every member, additive n-of-n)' })),
 }, { additionalProperties: false });
 
 /** A federation as the API shows it. */
 export const Federation = Type.Object({
   id: ResourceId,
   preset: Type.String(),
-  members: Type.Array(Type.Object({ tenant: TenantId, role: Type.String() })),
+  members: Type.Array(Type.Object({
+    tenant: TenantId, role: Type.String(),
+    point: Type.Optional(Type.Integer({ description: 't-of-n: the member\'s public evaluation point (its 1-based index)' })),
+    dealKey: Type.Optional(Type.String({ description: 't-of-n: the member\'s X25519 key-agreement public key (hex), once registered in round kex' })),
+  })),
+  threshold: Type.Integer({ description: 'how many key holders a reveal needs (t; every member for an additive federation)' }),
   receiver: TenantId,
   guards: Type.Object({ minPlants: Type.Integer(), minRecords: Type.Integer() }),
   seed: Type.String({ description: 'public seed of the common reference polynomials, hex' }),
-  round: Type.String({ description: 'ceremony round: pk, rlk1, rlk2 or ready' }),
+  round: Type.String({ description: 'ceremony round: pk, rlk1, rlk2, (t-of-n:) kex, deal, combine, then ready' }),
   missing: Type.Array(TenantId, { description: 'key holders whose share for the current round has not arrived' }),
 });
 
 /** `{tenant, federation, round}`. */
-export const CeremonyParams = Type.Object({ tenant: TenantId, federation: ResourceId, round: Type.Union([Type.Literal('pk'), Type.Literal('rlk1'), Type.Literal('rlk2')]) }, { additionalProperties: false });
+export const CeremonyParams = Type.Object({
+  tenant: TenantId, federation: ResourceId,
+  round: Type.Union([Type.Literal('pk'), Type.Literal('rlk1'), Type.Literal('rlk2'), Type.Literal('kex'), Type.Literal('deal'), Type.Literal('combine')]),
+}, { additionalProperties: false });
 
 /** `{tenant, federation, what}`. */
 export const MaterialParams = Type.Object({
@@ -90,6 +99,8 @@ export const Job = Type.Object({
   progress: Type.Object({ done: Type.Integer(), total: Type.Integer() }),
   plants: Type.Array(TenantId), records: Type.Integer(), statistics: Type.Integer(),
   approvals: Type.Array(TenantId), shares: Type.Array(TenantId), deadline: Type.String(), error: Type.Optional(Type.String()),
+  activeSet: Type.Optional(Type.Array(TenantId, { description: 't-of-n: the key holders asked for this reveal attempt (shares lists those of them that answered)' })),
+  attempt: Type.Optional(Type.Integer({ description: 't-of-n: the reveal attempt (a new active set after a member missed its deadline)' })),
 });
 
 /** What a key holder reads before making its reveal share (the aggregate and receiver key are fetched as bytes). */
@@ -98,6 +109,9 @@ export const RevealRequest = Type.Object({
   plan: Type.Unknown({ description: 'the job plan (src/compute/plan.ts JobPlan)' }),
   receiverKeyHash: Type.String({ description: 'SHA-256 of the receiver key the reveal is switched to' }),
   parties: Type.Integer(),
+  activeSet: Type.Optional(Type.Array(Type.Object({ tenant: TenantId, point: Type.Integer() }), { description: 't-of-n: the t key holders of this attempt and their points; only they make shares' })),
+  attempt: Type.Optional(Type.Integer()),
+  attemptDeadline: Type.Optional(Type.String({ description: 't-of-n: when the cloud picks a new active set if a member has not answered' })),
 });
 
 const Count = Type.Integer({ minimum: 0 });

@@ -49,6 +49,7 @@ POST   /v1/tenants/:tenant/federations                     .  x  .  .  .  .
 GET    /v1/tenants/:tenant/federations/:federation         .  x  .  .  x  .
 POST   /v1/tenants/:tenant/federations/:federation/ceremony/:round .  x  .  .  x  .
 GET    /v1/tenants/:tenant/federations/:federation/material/:what .  x  .  .  x  .
+GET    /v1/tenants/:tenant/federations/:federation/deal    .  x  .  .  x  .
 PUT    /v1/tenants/:tenant/federations/:federation/receiver-key .  x  .  .  .  .
 POST   /v1/tenants/:tenant/datasets                        .  x  .  .  .  .
 POST   /v1/tenants/:tenant/datasets/:dataset/batches       .  .  .  .  x  .

@@ -10,6 +10,7 @@
  * | `GET /v1/tenants/{t}/federations/{f}` | `key.ceremony.join` (a member) |
  * | `POST /v1/tenants/{t}/federations/{f}/ceremony/{round}` | `key.ceremony.join` (the member's gateway, or the builder) |
  * | `GET /v1/tenants/{t}/federations/{f}/material/{what}` | `key.ceremony.join` |
+ * | `GET /v1/tenants/{t}/federations/{f}/deal` | `key.ceremony.join` (t-of-n: the sealed shares dealt to the caller's tenant) |
  * | `PUT /v1/tenants/{t}/federations/{f}/receiver-key` | `key.ceremony.join` (the receiver only) |
  * | `POST /v1/tenants/{t}/datasets` | `dataset.define` |
  * | `POST /v1/tenants/{t}/datasets/{d}/batches` | `data.ingest` (the plant's gateway) |
@@ -36,7 +37,7 @@ import { ComputeError, ComputeErrorCode } from '../../compute/errors.ts';
 import { HeError, HeErrorCode } from '../../he/errors.ts';
 import type { CloudContext, CloudRoutes } from '../context.ts';
 import { CLOUD_ERR, CloudError } from '../errors.ts';
-import type { Federations } from '../federation.ts';
+import type { FederationRecord, Federations } from '../federation.ts';
 import type { JobRecord, Jobs } from '../jobs.ts';
 import type { BatchDeletion, Lake } from '../lake.ts';
 
@@ -77,6 +78,7 @@ function jobView(j: JobRecord): Static<typeof Job> {
     id: j.id, federation: j.federation, dataset: j.dataset, requestedBy: j.requestedBy, state: j.state, progress: j.progress,
     plants: [...j.plan.plants], records: j.plan.records, statistics: j.plan.aggregation.stats.length,
     approvals: [...j.approvals], shares: [...j.shares], deadline: j.deadline, ...(j.error === undefined ? {} : { error: j.error }),
+    ...(j.activeSet === undefined ? {} : { activeSet: [...j.activeSet], attempt: j.attempt }),
   };
 }
 
@@ -109,22 +111,25 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
       if (!f.members.some((m) => m.tenant === tenant)) throw new CloudError(CLOUD_ERR.NOT_FOUND, `cannot read federation: no federation ${JSON.stringify(federation)} with member ${tenant}`);
       return f;
     };
+    /** The federation as the API shows it: t-of-n members with their points and registered key-agreement keys. */
+    const federationView = async (f: FederationRecord): Promise<Static<typeof Federation>> => {
+      const keys = f.threshold < f.members.length ? await federations.dealKeys(f.id) : new Map<string, string>();
+      const members = f.members.map((m) => ({ ...m, ...(keys.has(m.tenant) ? { dealKey: keys.get(m.tenant)! } : {}) }));
+      return { ...f, members, missing: (await federations.status(f.id)).missing };
+    };
 
     app.post('/v1/tenants/:tenant/federations', {
       schema: { tags: ['federation'], summary: 'Create a federation (the caller\'s tenant receives its results)', params: Type.Object({ tenant: FederationParams.properties.tenant }, { additionalProperties: false }), body: CreateFederationRequest, response: { 201: Federation, ...errorResponses(400, 401, 403, 409) } },
       config: { access: { action: 'dataset.define', tenant: 'tenant', principals: person } },
     }, async (req, reply) => {
       const f = await federations.create({ ...req.body, receiver: req.params.tenant });
-      return reply.code(201).send({ ...f, members: [...f.members], missing: (await federations.status(f.id)).missing });
+      return reply.code(201).send(await federationView(f));
     });
 
     app.get('/v1/tenants/:tenant/federations/:federation', {
       schema: { tags: ['federation'], summary: 'A federation and its ceremony state', params: FederationParams, response: { 200: Federation, ...errorResponses(400, 401, 403, 404) } },
       config: { access: { action: 'key.ceremony.join', tenant: 'tenant' } },
-    }, async (req) => {
-      const f = await memberOf(req.params.federation, req.params.tenant);
-      return { ...f, members: [...f.members], missing: (await federations.status(f.id)).missing };
-    });
+    }, async (req) => federationView(await memberOf(req.params.federation, req.params.tenant)));
 
     app.post('/v1/tenants/:tenant/federations/:federation/ceremony/:round', {
       schema: { tags: ['federation'], summary: 'A key holder\'s public share for a ceremony round (bytes)', params: CeremonyParams, response: { 200: ShareAccepted, ...errorResponses(400, 401, 403, 404, 409) } },
@@ -137,6 +142,14 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
     }, async (req, reply) => {
       await memberOf(req.params.federation, req.params.tenant);
       return reply.type('application/octet-stream').send(Buffer.from(await federations.material(req.params.federation, MATERIAL[req.params.what])));
+    });
+
+    app.get('/v1/tenants/:tenant/federations/:federation/deal', {
+      schema: { tags: ['federation'], summary: 't-of-n: the Shamir shares dealt to this key holder, each sealed to its key-agreement key (a deal bundle, bytes)', params: FederationParams, response: { 200: Bytes, ...errorResponses(400, 401, 403, 404, 409) } },
+      config: { access: { action: 'key.ceremony.join', tenant: 'tenant' } },
+    }, async (req, reply) => {
+      await memberOf(req.params.federation, req.params.tenant);
+      return reply.type('application/octet-stream').send(Buffer.from(await federations.dealFor(req.params.federation, req.params.tenant)));
     });
 
     app.put('/v1/tenants/:tenant/federations/:federation/receiver-key', {
@@ -246,7 +259,10 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
       config: { access: { action: 'decryption.share', tenant: 'tenant' } },
     }, async (req) => {
       const r = await jobs.revealRequest(req.params.job, req.params.tenant);
-      return { jobId: r.jobId, plan: r.plan, receiverKeyHash: r.receiverKeyHash, parties: r.parties };
+      return {
+        jobId: r.jobId, plan: r.plan, receiverKeyHash: r.receiverKeyHash, parties: r.parties,
+        ...(r.activeSet === undefined ? {} : { activeSet: r.activeSet.map((m) => ({ ...m })), attempt: r.attempt, attemptDeadline: r.attemptDeadline }),
+      };
     });
 
     app.get('/v1/tenants/:tenant/jobs/:job/aggregate', {
@@ -256,9 +272,13 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
 
     app.post('/v1/tenants/:tenant/jobs/:job/reveal-shares', {
       bodyLimit: BINARY_LIMIT,
-      schema: { tags: ['job'], summary: 'A key holder\'s reveal share (bytes)', params: JobParams, response: { 200: Job, ...errorResponses(400, 401, 403, 404, 409) } },
+      schema: {
+        tags: ['job'], summary: 'A key holder\'s reveal share (bytes); t-of-n: for the reveal attempt named by ?attempt=', params: JobParams,
+        querystring: Type.Object({ attempt: Type.Optional(Type.Integer({ minimum: 1, description: 't-of-n: the attempt of the reveal request the share was made for' })) }, { additionalProperties: false }),
+        response: { 200: Job, ...errorResponses(400, 401, 403, 404, 409) },
+      },
       config: { access: { action: 'decryption.share', tenant: 'tenant' } },
-    }, async (req) => jobView(await jobs.submitRevealShare(req.params.job, req.params.tenant, bytesOf(req.body))));
+    }, async (req) => jobView(await jobs.submitRevealShare(req.params.job, req.params.tenant, bytesOf(req.body), req.query.attempt)));
 
     app.get('/v1/tenants/:tenant/jobs/:job/result', {
       schema: { tags: ['job'], summary: 'The revealed result, a ciphertext under the receiver\'s own key (bytes)', params: JobParams, response: { 200: Bytes, ...errorResponses(400, 401, 403, 404, 409) } },

@@ -90,11 +90,28 @@ export class ThresholdProtocol {
    */
   genAdditiveShare(thresholdShare: ShamirShare, points: readonly number[]): PartySecret {
     const e = this.#engine;
-    const j = thresholdShare.point;
+    const lambda = this.lagrangeCoefficient(thresholdShare.point, points);
+    const [share] = e.mul([thresholdShare.value], constantNtt(e, lambda));
+    return new PartySecret(e, share);
+  }
+
+  /**
+   * λⱼ = Π_{k∈A, k≠j} x_k / (x_k − xⱼ) modulo each prime of the key level: party j's Lagrange
+   * coefficient for the active set `points`. Public. Two active sets that give j the same λⱼ make
+   * its additive share λⱼ·tskⱼ the same secret — a key holder keys its single-use shares by it.
+   *
+   * @throws {HeError} `HE_ERR_PROTOCOL` when j is not in the set or points repeat.
+   * @example
+   * ```ts
+   * const lambda = threshold.lagrangeCoefficient(1, [1, 3]); // 3/2 mod each prime
+   * ```
+   */
+  lagrangeCoefficient(j: number, points: readonly number[]): bigint[] {
+    const e = this.#engine;
     if (new Set(points).size !== points.length) throw new HeError(HeErrorCode.PROTOCOL, 'cannot combine threshold shares: repeated evaluation points');
     if (!points.includes(j)) throw new HeError(HeErrorCode.PROTOCOL, `cannot combine threshold shares: party ${j} is not in the active set`);
     for (const p of points) assertInt(p, 'points[]', 1, 0xffff);
-    const lambda = e.moduli.map((q) => {
+    return e.moduli.map((q) => {
       let num = 1n;
       let den = 1n;
       for (const p of points) {
@@ -104,8 +121,6 @@ export class ThresholdProtocol {
       }
       return (num * modInverse(den, q)) % q;
     });
-    const [share] = e.mul([thresholdShare.value], constantNtt(e, lambda));
-    return new PartySecret(e, share);
   }
 
   /** Zeroes a Shamir polynomial once its shares are sent. */
