@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { momentsFromJSON, type Moments } from '../models/moments.ts';
 import { createControls, type ControlsConfig } from '../runtime/controls.ts';
-import { ModelDelivery } from '../runtime/delivery.ts';
+import { ModelDelivery, type DeliverySource } from '../runtime/delivery.ts';
 import { ModelSlots, type HistoryEntry } from '../runtime/activation.ts';
 import { loadModel } from '../runtime/load.ts';
 import { DecisionPublisher, publishedDecision, startInferenceEndpoint, type InferenceEndpoint, type PublishedDecision } from '../runtime/publish.ts';
@@ -40,7 +40,8 @@ export interface ModelsConfig {
   readonly fleet: string;
   /** The root metadata the gateway was provisioned with (JSON text). */
   readonly trustedRoot: string;
-  readonly source: { readonly kind: 'http'; readonly url: string } | { readonly kind: 'mirror'; readonly dir: string };
+  /** The repository: the cloud over HTTP(S) (`tls`: its CA and this gateway's certificate), or a mirror folder. */
+  readonly source: DeliverySource;
   /** How often the repository is checked for newer versions (ms). */
   readonly checkMs: number;
   readonly mqtt?: { readonly url: string; readonly prefix: string };

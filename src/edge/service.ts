@@ -180,7 +180,11 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
   let models: EdgeModels | undefined;
   try {
     if (config.models !== undefined) {
-      models = await EdgeModels.open(config.models, config.stateDir, (e) => emit(e.kind === 'activated' ? { kind: 'model', modelId: e.modelId, version: e.version } : e));
+      // The cloud's own repository (its /tuf) is reached with the cloud's CA and this gateway's certificate.
+      const src = config.models.source;
+      const fromCloud = src.kind === 'http' && new URL(src.url).origin === new URL(config.cloud.url).origin;
+      const modelsConfig = fromCloud ? { ...config.models, source: { ...src, tls } } : config.models;
+      models = await EdgeModels.open(modelsConfig, config.stateDir, (e) => emit(e.kind === 'activated' ? { kind: 'model', modelId: e.modelId, version: e.version } : e));
     }
   } catch (e) {
     await uploader.stop();

@@ -9,17 +9,65 @@
  * (`ModelSlots.rollback`), never through delivery.
  *
  * Targets are named `fleets/<fleet>/<model>/v<version>` (src/trust/tuf/repository.ts).
+ *
+ * Over HTTPS with `tls`, the repository is fetched with `node:https` trusting only the given CA
+ * (the cloud's private CA, which the global `fetch` tuf-js uses by default cannot be told about),
+ * presenting the gateway's client certificate when one is given.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { Updater } from 'tuf-js';
+import { Readable } from 'node:stream';
+import { BaseFetcher, Updater } from 'tuf-js';
+// tuf-js stops walking root versions only on its own DownloadHTTPError (403/404); its index does not export it.
+import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 import { aObject, aString } from './assert.ts';
 import { RUNTIME_ERR, RuntimeError, RuntimeTypeError } from './errors.ts';
 
-/** Where the repository is: the cloud over HTTP(S), or a mirror folder (`metadata/`, `targets/`). */
-export type DeliverySource = { readonly kind: 'http'; readonly url: string } | { readonly kind: 'mirror'; readonly dir: string };
+/**
+ * TLS material for an `https://` repository, PEM texts: the CA to trust (only it; e.g. the cloud's
+ * `ca.pem`), and optionally the gateway's client certificate and key.
+ */
+export interface DeliveryTls {
+  readonly ca: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/** Where the repository is: the cloud over HTTP(S) (with `tls`: a private CA), or a mirror folder (`metadata/`, `targets/`). */
+export type DeliverySource =
+  | { readonly kind: 'http'; readonly url: string; readonly tls?: DeliveryTls }
+  | { readonly kind: 'mirror'; readonly dir: string };
+
+/** tuf-js's fetcher over `node:https` with the given CA (and client certificate). */
+class TlsFetcher extends BaseFetcher {
+  readonly #tls: DeliveryTls;
+  readonly #timeoutMs: number;
+  constructor(tls: DeliveryTls, timeoutMs: number) {
+    super();
+    this.#tls = tls;
+    this.#timeoutMs = timeoutMs;
+  }
+  fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
+    const { ca, cert, key } = this.#tls;
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(url, { method: 'GET', ca, cert, key, agent: false, timeout: this.#timeoutMs }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          res.resume();
+          reject(new DownloadHTTPError('Failed to download', status));
+          return;
+        }
+        resolve(Readable.toWeb(res) as ReadableStream<Uint8Array<ArrayBuffer>>);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within ${this.#timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+}
 
 /** Options of {@link ModelDelivery.open}. */
 export interface DeliveryOptions {
@@ -78,7 +126,14 @@ export class ModelDelivery {
     aString(op, 'options.stateDir', options.stateDir);
     const src = options.source as DeliverySource | undefined;
     if (!src || (src.kind === 'http' ? typeof src.url !== 'string' : src.kind !== 'mirror' || typeof src.dir !== 'string')) {
-      throw new RuntimeTypeError(`cannot ${op}: options.source must be { kind: 'http', url } or { kind: 'mirror', dir }`);
+      throw new RuntimeTypeError(`cannot ${op}: options.source must be { kind: 'http', url, tls? } or { kind: 'mirror', dir }`);
+    }
+    if (src.kind === 'http' && src.tls !== undefined) {
+      const tls = src.tls as Partial<DeliveryTls> | null;
+      if (tls === null || typeof tls !== 'object' || typeof tls.ca !== 'string' || (tls.cert !== undefined && typeof tls.cert !== 'string') || (tls.key !== undefined && typeof tls.key !== 'string')) {
+        throw new RuntimeTypeError(`cannot ${op}: options.source.tls must be { ca, cert?, key } of PEM strings`);
+      }
+      if (!src.url.startsWith('https://')) throw new RuntimeTypeError(`cannot ${op}: options.source.tls is for an https:// URL, got ${JSON.stringify(src.url)}`);
     }
     const metadataDir = path.join(options.stateDir, 'metadata');
     const targetDir = path.join(options.stateDir, 'targets');
@@ -150,6 +205,7 @@ export class ModelDelivery {
         metadataDir: this.#metadataDir, metadataBaseUrl: `${base}/metadata`,
         targetDir: this.#targetDir, targetBaseUrl: `${base}/targets`,
         config: { fetchRetries: 0, fetchRetry: 0, fetchTimeout: 10_000 },
+        ...(src.kind === 'http' && src.tls !== undefined ? { fetcher: new TlsFetcher(src.tls, 10_000) } : {}),
       });
       try {
         await updater.refresh();
