@@ -59,13 +59,16 @@ export function registerCloudCommand(program: Command): void {
     .option('--port <n>', 'port (0 picks a free one)', int('--port', 0, 65535), 8443)
     .option('--database-url <url>', 'PostgreSQL (default: $DATABASE_URL, else PGlite in the data dir)')
     .option('--lake <dir>', 'the lake folder (default <data-dir>/lake; share it with hedge worker)')
-    .option('--threads <n>', 'worker threads per job', int('--threads', 1, 64), 2)
+    .option('--threads <n>', 'worker threads per job (embedded workers)', int('--threads', 1, 64), 2)
+    .option('--workers <mode>', 'where jobs aggregate: embedded (threads in this process) or queue (partitions on the PostgreSQL queue for hedge worker processes sharing --lake; needs --database-url)', 'embedded')
+    .option('--partition-batches <n>', 'batches per queued partition (--workers queue)', int('--partition-batches', 1, 1_000_000), 8)
     .option('--bootstrap <file>', 'JSON list of local users and their roles to create at start')
     .option('--allow-insecure-params', 'serve TEST_INSECURE_* parameter presets (tests only)')
     .option('--openlineage-url <url>', 'send every job\'s OpenLineage run events to this backend (POST <url>/api/v1/lineage; key in $OPENLINEAGE_API_KEY)')
-    .action(async (opts: { dataDir: string; host: string; port: number; databaseUrl?: string; lake?: string; threads: number; bootstrap?: string; allowInsecureParams?: boolean; openlineageUrl?: string }) => {
+    .action(async (opts: { dataDir: string; host: string; port: number; databaseUrl?: string; lake?: string; threads: number; workers: string; partitionBatches: number; bootstrap?: string; allowInsecureParams?: boolean; openlineageUrl?: string }) => {
       const running = await startHedgeCloud({
         dataDir: opts.dataDir, host: opts.host, port: opts.port, lakeDir: opts.lake, threads: opts.threads, allowInsecure: opts.allowInsecureParams === true,
+        workers: opts.workers as 'embedded' | 'queue', partitionBatches: opts.partitionBatches,
         ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
         ...(opts.openlineageUrl === undefined ? {} : { openLineage: { url: opts.openlineageUrl, ...(process.env.OPENLINEAGE_API_KEY ? { apiKey: process.env.OPENLINEAGE_API_KEY } : {}) } }),
         app: { logger: { level: 'warn' } },

@@ -20,7 +20,7 @@
  * approvers (docs/protocol.md, "Reveals with t of n").
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { SealEngine } from '../he/backend/seal.ts';
+import type { Ciphertext, SealEngine } from '../he/backend/seal.ts';
 import { sumRevealInput } from '../he/mhe/sum-input.ts';
 import { CiphertextCodec, SumKeySwitchShareCodec } from '../he/wire.ts';
 import { aggregateJob } from '../compute/aggregate.ts';
@@ -155,8 +155,38 @@ interface Row {
 }
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-/** Abort reason of a shutdown: the job goes back to the queue instead of being cancelled. */
-const REQUEUE = Symbol('requeue');
+
+/**
+ * The abort reason an aggregation's signal carries at a graceful shutdown: the job goes back to
+ * the queue instead of being cancelled, so work done for it elsewhere (queued partitions) may be
+ * kept for the next run.
+ */
+export const JOB_REQUEUED: unique symbol = Symbol('hedge.job.requeued');
+const REQUEUE = JOB_REQUEUED;
+
+/** What {@link JobAggregator} is asked to compute. */
+export interface AggregationRequest {
+  readonly jobId: string;
+  readonly plan: JobPlan;
+  /** The federation's relinearization keys (wire bytes). */
+  readonly relinKeys: Uint8Array;
+  /** Aborts when the job is cancelled, or with reason {@link JOB_REQUEUED} at a graceful shutdown. */
+  readonly signal: AbortSignal;
+  /** Batches done so far, of `plan.batches.length`. */
+  readonly onProgress: (done: number, total: number) => void;
+}
+
+/**
+ * Computes a job's aggregate: one relinearized ciphertext per statistic, in
+ * `plan.aggregation.stats` order, owned by the caller. It rejects with `COMPUTE_ERR_CANCELLED`
+ * once `request.signal` aborts.
+ *
+ * @example
+ * ```ts
+ * const embedded: JobAggregator = (engine, r) => aggregateJob(engine, r.plan, { threads: 2, relinKeys: r.relinKeys, load, signal: r.signal, onProgress: r.onProgress });
+ * ```
+ */
+export type JobAggregator = (engine: SealEngine, request: AggregationRequest) => Promise<Ciphertext[]>;
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Options of {@link Jobs.open}. */
@@ -168,6 +198,11 @@ export interface JobsOptions {
   readonly engine: (preset: string) => Promise<SealEngine>;
   /** Worker threads per job (embedded mode); default 1. */
   readonly threads?: number;
+  /**
+   * How jobs are aggregated: by default worker threads in this process (`threads` of them);
+   * server mode gives `queueAggregator` of queue.ts (partitions for `hedge worker` processes).
+   */
+  readonly aggregator?: JobAggregator;
   /** How long key holders have for their shares after the reveal opens (default 7 days). */
   readonly revealWindowMs?: number;
   /**
@@ -185,6 +220,8 @@ export class Jobs {
   readonly #now: () => Date;
   readonly #audit: (e: JobAudit) => Promise<void>;
   readonly #running = new Map<string, AbortController>();
+  /** Set by {@link Jobs.drain}: no queued job starts any more. */
+  #draining = false;
 
   private constructor(o: JobsOptions) {
     this.#o = o;
@@ -280,12 +317,14 @@ export class Jobs {
   }
 
   /**
-   * Runs every queued job, one after another (embedded mode: worker threads in this process).
-   * Returns the ids it ran.
+   * Runs every queued job, one after another, with the configured aggregator (embedded: worker
+   * threads in this process; server mode: partitions for `hedge worker` processes). Returns the
+   * ids it ran.
    */
   async runQueued(): Promise<string[]> {
     const ran: string[] = [];
     for (;;) {
+      if (this.#draining) return ran;
       const next = await this.#o.sql.query<{ id: string }>("SELECT id FROM cloud_job WHERE state = 'queued' ORDER BY created_at, id LIMIT 1");
       if (next.length === 0) return ran;
       await this.run(next[0].id);
@@ -308,13 +347,11 @@ export class Jobs {
     this.#running.set(id, abort);
     const engine = await this.#o.engine(fed.preset);
     try {
-      const accumulators = await aggregateJob(engine, job.plan, {
-        threads: this.#o.threads ?? 1,
-        relinKeys: await this.#o.federations.material(fed.id, 'relinKeys'),
-        load: (ref) => this.#o.lake.load(ref),
-        signal: abort.signal,
-        onProgress: (done) => void this.#o.sql.query('UPDATE cloud_job SET done = $2 WHERE id = $1', [id, done]),
-      });
+      const relinKeys = await this.#o.federations.material(fed.id, 'relinKeys');
+      const onProgress = (done: number): void => void this.#o.sql.query("UPDATE cloud_job SET done = $2 WHERE id = $1 AND state = 'running'", [id, done]).catch(() => {});
+      const accumulators = this.#o.aggregator !== undefined
+        ? await this.#o.aggregator(engine, { jobId: id, plan: job.plan, relinKeys, signal: abort.signal, onProgress })
+        : await aggregateJob(engine, job.plan, { threads: this.#o.threads ?? 1, relinKeys, load: (ref) => this.#o.lake.load(ref), signal: abort.signal, onProgress });
       let aggregate: string;
       try {
         aggregate = await this.#o.blobs.put(encodePartial(engine, accumulators));
@@ -340,6 +377,7 @@ export class Jobs {
   /**
    * For a graceful shutdown: lets running aggregations finish until `signal` aborts, then stops
    * them and puts them back in the queue (the next start runs them again, with the same result).
+   * From then on `runQueued` starts no job.
    *
    * @example
    * ```ts
@@ -347,6 +385,7 @@ export class Jobs {
    * ```
    */
   async drain(signal: AbortSignal): Promise<void> {
+    this.#draining = true; // a job handed back below must not be picked up again by runQueued
     const running = (): Promise<unknown>[] => [...this.#running.values()].map((a) => new Promise((r) => a.signal.addEventListener('abort', r, { once: true })));
     while (this.#running.size > 0 && !signal.aborted) {
       await Promise.race([new Promise((r) => setTimeout(r, 100)), new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);

@@ -1,8 +1,12 @@
 /**
  * `hedge cloud start` in code: the HTTPS service (server.ts) with the domain
  * services (lake, federations, jobs) on its database, the transparency log as
- * the audit sink of everything they do, and the embedded job runner (worker
- * threads in this process). Jobs a crash left running are run again at start;
+ * the audit sink of everything they do, and the job runner: worker threads in
+ * this process (embedded, the default) or, in server mode (`workers: 'queue'`,
+ * on a PostgreSQL server), partitions on a pg-boss queue computed by
+ * `hedge worker` processes that share the lake folder (queue.ts). Jobs a crash
+ * left running are run again at start (server mode re-sends the same partition
+ * tasks, so finished partitions are reused);
  * at shutdown running jobs finish or go back to the queue. Expired batches are
  * deleted hourly (retention) and every deletion is logged.
  */
@@ -21,6 +25,7 @@ import { FileBlobStore } from './blobs.ts';
 import { CLOUD_ERR, CloudError } from './errors.ts';
 import { Federations, type CeremonyAudit } from './federation.ts';
 import { Jobs, type JobAudit } from './jobs.ts';
+import { openQueue, queueAggregator, queueProbe } from './queue.ts';
 import { Lake, type BatchDeletion } from './lake.ts';
 import { JobLineage } from './lineage.ts';
 import { openLineageHttpSink, type LineageHttpOptions } from './lineage-http.ts';
@@ -39,8 +44,17 @@ export const CLOUD_LOG_ORIGIN = 'hedge.cloud/log';
 export interface HedgeCloudOptions extends Omit<StartCloudOptions, 'audit' | 'onShutdown'> {
   /** The lake's blob folder (default `<dataDir>/lake`); share it with `hedge worker` processes. */
   readonly lakeDir?: string;
-  /** Worker threads per job (default 2). */
+  /** Worker threads per job (default 2; embedded mode). */
   readonly threads?: number;
+  /**
+   * Where jobs are aggregated: `'embedded'` (default), on `threads` worker threads in this
+   * process; `'queue'` (server mode), as partitions on a pg-boss queue in the PostgreSQL database
+   * (`databaseUrl` / `DATABASE_URL`, required), computed by `hedge worker` processes that share
+   * the lake folder (`lakeDir`). `/readyz` then reports the queue.
+   */
+  readonly workers?: 'embedded' | 'queue';
+  /** Server mode: batches per queued partition (default 8; a job has at most 64 partitions). */
+  readonly partitionBatches?: number;
   /** Parameter presets this cloud serves; `TEST_INSECURE_*` only when allowed (tests). */
   readonly allowInsecure?: boolean;
   /**
@@ -85,16 +99,39 @@ async function loadOrCreateLogSigner(dataDir: string): Promise<NoteSigner> {
 /**
  * Starts the cloud with its domain services.
  *
+ * @throws {CloudError} `CLOUD_ERR_CONFIG` for `workers: 'queue'` without a PostgreSQL server, an
+ *   unknown `workers` mode or a bad `partitionBatches`, a secret file readable by others, or any
+ *   option {@link startCloud} refuses; `CLOUD_ERR_PKI` for mismatched key files
+ * @throws the connection's error when the queue's PostgreSQL cannot be reached (server mode)
  * @example
  * ```ts
  * const cloud = await startHedgeCloud({ dataDir: '/var/lib/hedge', port: 8443 });
  * process.once('SIGTERM', () => void cloud.close());
+ * // server mode: partitions for `hedge worker --database-url … --lake /srv/hedge/lake`
+ * const server = await startHedgeCloud({ dataDir: '/var/lib/hedge', databaseUrl: 'postgres://hedge@db/hedge', lakeDir: '/srv/hedge/lake', workers: 'queue' });
  * ```
  */
 export async function startHedgeCloud(options: HedgeCloudOptions): Promise<HedgeCloud> {
+  const workers = options.workers ?? 'embedded';
+  if (workers !== 'embedded' && workers !== 'queue') {
+    throw new CloudError(CLOUD_ERR.CONFIG, `cannot start cloud: workers must be 'embedded' or 'queue', got ${JSON.stringify(workers)}`);
+  }
+  const partitionBatches = options.partitionBatches ?? 8;
+  if (!Number.isInteger(partitionBatches) || partitionBatches < 1) {
+    throw new CloudError(CLOUD_ERR.CONFIG, `cannot start cloud: partitionBatches must be a positive integer, got ${String(options.partitionBatches)}`);
+  }
+  const databaseUrl = options.databaseUrl === undefined ? process.env.DATABASE_URL : options.databaseUrl;
+  if (workers === 'queue' && !databaseUrl) {
+    throw new CloudError(CLOUD_ERR.CONFIG, 'cannot start cloud: external workers (workers: queue) need a PostgreSQL server, and the database is the embedded PGlite', {
+      hint: 'give --database-url (or DATABASE_URL) a PostgreSQL server that the hedge worker processes reach too, or leave out --workers queue to aggregate in this process',
+    });
+  }
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const signer = await loadOrCreateLogSigner(options.dataDir);
   const blobs = await FileBlobStore.open(options.lakeDir ?? path.join(options.dataDir, 'lake'));
+  // Server mode: the queue lives in the cloud's PostgreSQL database (pg-boss's own schema).
+  const boss = workers === 'queue' ? await openQueue(databaseUrl!) : undefined;
+  const aggregator = boss === undefined ? undefined : queueAggregator({ boss, blobs, partitionBatches, allowInsecure: options.allowInsecure ?? false });
   const engines = new Map<string, Promise<SealEngine>>();
   const engine = (name: string): Promise<SealEngine> => {
     let e = engines.get(name);
@@ -139,6 +176,7 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
   };
   const cloud = await startCloud({
     ...options,
+    databaseUrl: databaseUrl || null,
     audit: async (db: SqlClient) => {
       log = await TransparencyLog.open({ sql: db, origin: CLOUD_LOG_ORIGIN, keys: new KeyRing([{ signer, notBefore: new Date(0) }]) });
       return log;
@@ -146,10 +184,11 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
     onShutdown: [async (signal) => services?.jobs.drain(signal)],
     app: {
       ...options.app,
+      ...(boss === undefined ? {} : { readiness: { ...options.app?.readiness, queue: queueProbe(boss) } }),
       routes: [...(options.app?.routes ?? []), domainRoutes(async (ctx) => {
         const lake = await Lake.open({ sql: ctx.db, blobs });
         const federations = await Federations.open({ sql: ctx.db, blobs, engine, audit: ceremonyAudit });
-        const jobs = await Jobs.open({ sql: ctx.db, blobs, lake, federations, engine, threads: options.threads ?? 2, audit: jobAudit });
+        const jobs = await Jobs.open({ sql: ctx.db, blobs, lake, federations, engine, threads: options.threads ?? 2, ...(aggregator === undefined ? {} : { aggregator }), audit: jobAudit });
         services = { lake, federations, jobs };
         await ctx.db.query(`CREATE TABLE IF NOT EXISTS cloud_activation_report (
           tenant text NOT NULL, model text NOT NULL, seq integer NOT NULL, payload_hash text NOT NULL, received_at timestamptz NOT NULL,
@@ -177,6 +216,9 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
         return { registry, lineage, release, federations, jobs, tufDir: tuf.repo.dir, fleetKey: tuf.fleetKey };
       }), logRoutes({ log: () => log!, verifierKey: signer.verifier().toString() })],
     },
+  }).catch(async (e: unknown) => {
+    await boss?.stop({ graceful: false, close: true }).catch(() => {});
+    throw e;
   });
   runQueued(); // jobs a crash left behind
   // A restart after a long stop would leave an expired timestamp: gateways would see a freeze.
@@ -193,6 +235,7 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
       clearInterval(resend);
       await close();
       await queue;
+      await boss?.stop({ graceful: false, close: true }).catch((e: unknown) => cloud.app.log.error({ err: e }, 'cannot stop the queue'));
       for (const e of engines.values()) (await e.catch(() => undefined))?.[Symbol.dispose]();
     },
   };

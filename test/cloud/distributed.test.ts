@@ -5,12 +5,12 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { computeFederation, fillLake } from '../compute/fixture.ts';
+import { startWorker, stopAll } from './_https.ts';
 import { withPostgresDatabase } from '../trust/_postgres.ts';
 import { FileBlobStore } from '../../src/cloud/blobs.ts';
 import { aggregateDistributed, openQueue, partitionWorkers } from '../../src/cloud/queue.ts';
@@ -23,20 +23,7 @@ import { createSchema, quantiseDataset, type QuantisedDataset } from '../../src/
 import { computeMoments } from '../../src/models/moments.ts';
 import type { Ciphertext } from '../../src/he/backend/seal.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const GUARDS = { minPlants: 3, minRecords: 100 };
-
-function startWorker(url: string, lake: string, id: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/hedge.js', 'worker', '--database-url', url, '--lake', lake, '--id', id], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes(`worker ${id} ready`)) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`worker ${id} exited with ${code}: ${err}`)));
-  });
-}
 
 test('two hedge worker processes compute the single-process aggregate', async (t: TestContext) => {
   await withPostgresDatabase(t, async (url) => {
@@ -81,8 +68,7 @@ test('two hedge worker processes compute the single-process aggregate', async (t
         await boss.stop({ graceful: false, close: true });
       }
     } finally {
-      for (const w of workers) w.kill('SIGTERM');
-      await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.on('exit', r)))));
+      await stopAll(workers);
       for (const list of accs) for (const ct of list) ct[Symbol.dispose]();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,11 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gatewayKey } from './_fixtures.ts';
-import { call, ceremonyOverHttps, kill, ok, revealOverHttps, startServer, type Identity } from './_https.ts';
+import { call, ceremonyOverHttps, enrolGateways, kill, login as loginAt, ok, revealOverHttps, startServer, writeUsers, type Identity } from './_https.ts';
 import { SealEngine } from '../../src/he/backend/seal.ts';
 import { preset } from '../../src/he/params.ts';
 import { CiphertextCodec, PublicKeyCodec } from '../../src/he/wire.ts';
@@ -28,25 +27,15 @@ test('hedge cloud start survives SIGKILL during ingestion and during a job', { t
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-service-'));
   const dataDir = path.join(dir, 'data');
   const users = path.join(dir, 'users.json');
-  writeFileSync(users, JSON.stringify([
-    { username: 'alice', password: PASSWORD, roles: [{ role: 'machine_builder', tenant: 'builder' }] },
-    ...PLANTS.map((p) => ({ username: `admin-${p}`, password: PASSWORD, roles: [{ role: 'plant_admin', tenant: p }] })),
-  ]));
+  writeUsers(users, PLANTS, PASSWORD);
   const engine = await SealEngine.create(preset('BGV_AGG_8192'));
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   let server = await startServer(dataDir, port, users);
   try {
-    const ca = (await import('node:fs')).readFileSync(path.join(dataDir, 'ca.pem'), 'utf8');
-    const login = async (username: string): Promise<Identity> => ({ ca, token: (await ok(call(server.url, { ca }, 'POST', '/v1/auth/token', { username, password: PASSWORD }))).json<{ accessToken: string }>().accessToken });
+    const ca = readFileSync(path.join(dataDir, 'ca.pem'), 'utf8');
+    const login = (username: string): Promise<Identity> => loginAt(server.url, ca, username, PASSWORD);
     let alice = await login('alice');
-    const gateways = new Map<string, Identity>();
-    for (const p of PLANTS) {
-      const admin = await login(`admin-${p}`);
-      const { token } = (await ok(call(server.url, admin, 'POST', `/v1/tenants/${p}/enrolments`, { gateway: 'gw-1' }), 201)).json<{ token: string }>();
-      const key = await gatewayKey();
-      const { certificate } = (await ok(call(server.url, { ca }, 'POST', '/v1/enrol', { token, csr: key.csr }), 201)).json<{ certificate: string }>();
-      gateways.set(p, { ca, cert: certificate, key: key.privateKeyPem });
-    }
+    const gateways = await enrolGateways(server.url, ca, PLANTS, (p) => login(`admin-${p}`));
     const as = (tenant: string): Identity => (tenant === 'builder' ? alice : gateways.get(tenant)!);
 
     // The key ceremony, from the key holders.
