@@ -33,6 +33,8 @@ import { Registry } from './registry.ts';
 import { Release } from './release.ts';
 import { domainRoutes } from './routes/domain.ts';
 import { logRoutes } from './routes/log.ts';
+import { consoleRoutes } from './routes/console.ts';
+import { viewRoutes } from './routes/views.ts';
 import { modelRoutes } from './routes/models.ts';
 import { openCloudTuf } from './tuf.ts';
 import { startCloud, type RunningCloud, type StartCloudOptions } from './server.ts';
@@ -214,7 +216,8 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
         const release = await Release.open({ sql: ctx.db, registry, repo: tuf.repo, audit: appendNow });
         models = { registry, lineage, release };
         return { registry, lineage, release, federations, jobs, tufDir: tuf.repo.dir, fleetKey: tuf.fleetKey };
-      }), logRoutes({ log: () => log!, verifierKey: signer.verifier().toString() })],
+      }), logRoutes({ log: () => log!, verifierKey: signer.verifier().toString() }),
+        viewRoutes(async () => ({ log: () => log!, registry: models!.registry })), consoleRoutes()],
     },
   }).catch(async (e: unknown) => {
     await boss?.stop({ graceful: false, close: true }).catch(() => {});
