@@ -1,7 +1,9 @@
 /**
  * Server mode: a job's aggregation split into partitions on the pg-boss queue (real PostgreSQL,
  * a database of its own) and computed by two `hedge worker` processes sharing the lake folder
- * gives exactly the single-process result, and both workers take part.
+ * gives exactly the single-process result, and both workers take part. Stopping a distributed
+ * aggregation: a cancel cancels its partitions, a stop for a restart leaves them queued, and a
+ * re-send brings cancelled ones back.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +15,13 @@ import { computeFederation, fillLake } from '../compute/fixture.ts';
 import { startWorker, stopAll } from './_https.ts';
 import { withPostgresDatabase } from '../trust/_postgres.ts';
 import { FileBlobStore } from '../../src/cloud/blobs.ts';
-import { aggregateDistributed, openQueue, partitionWorkers } from '../../src/cloud/queue.ts';
+import { AGGREGATE_QUEUE, aggregateDistributed, openQueue, partitionWorkers } from '../../src/cloud/queue.ts';
+import { JOB_REQUEUED } from '../../src/cloud/jobs.ts';
+import { ComputeError } from '../../src/compute/errors.ts';
+import type { BatchRef } from '../../src/compute/batch.ts';
+import type { JobPlan } from '../../src/compute/plan.ts';
+import { SealEngine } from '../../src/he/backend/seal.ts';
+import { preset } from '../../src/he/params.ts';
 import { aggregateJob } from '../../src/compute/aggregate.ts';
 import { planJob } from '../../src/compute/plan.ts';
 import { decryptMoments, makeRevealShare } from '../../src/compute/reveal.ts';
@@ -70,6 +78,37 @@ test('two hedge worker processes compute the single-process aggregate', async (t
     } finally {
       await stopAll(workers);
       for (const list of accs) for (const ct of list) ct[Symbol.dispose]();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('a cancelled aggregation cancels its partitions; one stopped for a restart leaves them queued; a re-send resumes them', async (t: TestContext) => {
+  await withPostgresDatabase(t, async (url) => {
+    const boss = await openQueue(url);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-lake-'));
+    using engine = await SealEngine.create(preset('TEST_INSECURE_BGV_2048', { allowInsecure: true }));
+    try {
+      const blobs = await FileBlobStore.open(dir);
+      // No worker runs: the tasks only wait in the queue, so their states show what a stop did.
+      const plan = { batches: Array.from({ length: 4 }, (_, i) => ({ batchId: `b${i}`, contentHash: String(i).repeat(64) }) as unknown as BatchRef), aggregation: { stats: [] } } as unknown as JobPlan;
+      const states = async (): Promise<string[]> => (await boss.findJobs(AGGREGATE_QUEUE, { data: { jobId: 'job-stop' } })).map((j) => j.state).sort();
+      const stopped = async (reason?: unknown): Promise<void> => {
+        const ac = new AbortController();
+        ac.abort(reason);
+        await assert.rejects(
+          aggregateDistributed(engine, plan, { boss, blobs, jobId: 'job-stop', relinKeys: '0'.repeat(64), partitions: 2, pollMs: 20, signal: ac.signal, leaveQueued: (r) => r === JOB_REQUEUED }),
+          (e: unknown) => e instanceof ComputeError && e.code === 'COMPUTE_ERR_CANCELLED',
+        );
+      };
+      await stopped(JOB_REQUEUED);
+      assert.deepEqual(await states(), ['created', 'created'], 'a stop for a restart leaves the partitions for the workers');
+      await stopped();
+      assert.deepEqual(await states(), ['cancelled', 'cancelled'], 'a cancel cancels them');
+      await stopped(JOB_REQUEUED);
+      assert.deepEqual(await states(), ['created', 'created'], 'sending the same tasks again resumes them');
+    } finally {
+      await boss.stop({ graceful: false, close: true });
       rmSync(dir, { recursive: true, force: true });
     }
   });
