@@ -217,7 +217,7 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
         models = { registry, lineage, release };
         return { registry, lineage, release, federations, jobs, tufDir: tuf.repo.dir, fleetKey: tuf.fleetKey };
       }), logRoutes({ log: () => log!, verifierKey: signer.verifier().toString() }),
-        viewRoutes(async () => ({ log: () => log!, registry: models!.registry })), consoleRoutes()],
+        viewRoutes(async () => ({ log: () => log!, jobs: services!.jobs, registry: models!.registry })), consoleRoutes()],
     },
   }).catch(async (e: unknown) => {
     await boss?.stop({ graceful: false, close: true }).catch(() => {});

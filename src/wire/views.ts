@@ -26,7 +26,8 @@ export const FederationSummary = Type.Object({
   id: ResourceId, preset: Type.String(), receiver: TenantId,
   members: Type.Array(Type.Object({ tenant: TenantId, role: Type.String() })),
   guards: Type.Object({ minPlants: Type.Integer(), minRecords: Type.Integer() }),
-  round: Type.String({ description: 'ceremony round: pk, rlk1, rlk2 or ready' }),
+  threshold: Type.Integer({ description: 'key holders whose reveal shares are combined: t of a t-of-n federation, n of an additive one' }),
+  round: Type.String({ description: 'ceremony round: pk, rlk1, rlk2 (kex, deal, combine for t-of-n) or ready' }),
   missing: Type.Array(TenantId, { description: 'key holders whose share for the current round has not arrived' }),
 }, { additionalProperties: false });
 
@@ -50,7 +51,9 @@ export const JobSummary = Type.Object({
   id: ResourceId, federation: ResourceId, dataset: ResourceId, requestedBy: TenantId, state: Type.String(),
   progress: Type.Object({ done: Type.Integer(), total: Type.Integer() }),
   plants: Type.Array(TenantId), records: Type.Integer(), features: Type.Array(Type.String()), label: Type.Boolean(),
-  approvals: Type.Array(TenantId), shares: Type.Array(TenantId), parties: Type.Integer({ description: 'key holders whose reveal share is needed' }),
+  approvals: Type.Array(TenantId), shares: Type.Array(TenantId, { description: 'key holders whose reveal share arrived (t-of-n: for the current attempt)' }),
+  parties: Type.Integer({ description: 'reveal shares needed: n, or t of a t-of-n federation' }),
+  activeSet: Type.Optional(Type.Array(TenantId, { description: 't-of-n: the key holders asked in the current reveal attempt' })),
   deadline: Timestamp, createdAt: Timestamp, updatedAt: Timestamp, error: Type.Optional(Type.String()),
   awaitingApproval: Type.Boolean({ description: 'the tenant is a plant of the job that has not approved it, and the job can still be approved' }),
 }, { additionalProperties: false });
@@ -58,6 +61,7 @@ export const JobSummary = Type.Object({
 /** A reveal share the tenant's key holder sent. */
 export const ShareView = Type.Object({
   job: ResourceId, dataset: ResourceId, federation: ResourceId, sha256: Type.String(), receivedAt: Timestamp,
+  attempt: Type.Optional(Type.Integer({ description: 't-of-n: the reveal attempt the share was for' })),
 }, { additionalProperties: false });
 
 /** A batch a plant uploaded (metadata only). */

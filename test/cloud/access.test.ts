@@ -171,7 +171,7 @@ before(async () => {
     tlog = await TransparencyLog.open({ sql: ctx.db, origin: 'hedge.test/log', keys: new KeyRing([{ signer, notBefore: new Date(0) }]) });
     return { log: () => tlog!, verifierKey: signer.verifier().toString() };
   });
-  const views = viewRoutes(async () => ({ log: () => tlog!, registry: registry! }));
+  const views = viewRoutes(async () => ({ log: () => tlog!, jobs: shared!.jobs, registry: registry! }));
   t = await makeApp({ routes: [gatewayOnly, domain, models, log, views] });
   presentCertificatesFromHeader(t.app);
   const roles = { PA: 'plant_admin', MB: 'machine_builder', CO: 'cloud_operator', AU: 'auditor' } as const;

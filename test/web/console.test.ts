@@ -210,7 +210,7 @@ test('the console: each role logs in and walks its main flow in chromium', { tim
     const page = await openPage();
     await signIn(page, 'alice', 'builder');
     await page.getByRole('heading', { level: 1, name: 'Machine builder' }).waitFor();
-    assert.match(await page.getByRole('table', { name: 'Federations' }).innerText(), /mills\s+plant-a, plant-b, plant-c\s+builder\s+TEST_INSECURE_BGV_2048\s+ready/);
+    assert.match(await page.getByRole('table', { name: 'Federations' }).innerText(), /mills\s+plant-a, plant-b, plant-c\s+builder\s+TEST_INSECURE_BGV_2048\s+ready\s+4 of 4 key holders/);
     assert.match(await page.getByRole('table', { name: 'Datasets' }).innerText(), /mills\s+mills\s+speed, torque; label state\s+3\s+7\s+1,200/);
     assert.ok(await page.locator('figure.chart canvas').count() >= 1, 'the ingest chart is drawn');
     await page.getByRole('table', { name: 'Jobs' }).getByText('job-2').waitFor();

@@ -65,6 +65,7 @@ export async function builderPage() {
         { label: 'Receiver', cell: (f) => f.receiver },
         { label: 'Parameters', cell: (f) => h('code', {}, f.preset) },
         { label: 'Ceremony', cell: (f) => (f.round === 'ready' ? badge('ready', 'ok') : badge(`round ${f.round}, waiting for ${f.missing.join(', ')}`, 'warn')) },
+        { label: 'Reveal needs', cell: (f) => `${f.threshold} of ${f.members.length} key holders` },
         { label: 'Guards', cell: (f) => `≥ ${f.guards.minPlants} plants, ≥ ${int(f.guards.minRecords)} records` },
       ], feds, 'you are in no federation yet.')),
     section('Datasets',
@@ -114,7 +115,7 @@ export async function jobPage(id) {
     ]));
     details.replaceChildren(
       table('Approvals by plant', [{ label: 'Plant', cell: (p) => p }, { label: 'Approved', cell: (p) => (j.approvals.includes(p) ? badge('approved', 'ok') : badge('waiting', 'warn')) }], j.plants),
-      h('p', { class: 'note' }, `Reveal shares: ${j.shares.length} of ${j.parties} key holders (${j.shares.join(', ') || 'none yet'}).`),
+      h('p', { class: 'note' }, `Reveal shares: ${j.shares.length} of ${j.parties} needed (${j.shares.join(', ') || 'none yet'})${j.activeSet ? `; asked in this attempt: ${j.activeSet.join(', ')}` : ''}.`),
     );
   };
   render(job);

@@ -86,7 +86,7 @@ export async function plantPage() {
       h('p', { class: 'note' }, 'Reveal shares your key holder sent for approved jobs (the cloud keeps their SHA-256; a key holder makes one share per job and answers a retry with the same one).'),
       table('Reveal shares', [
         { label: 'Job', cell: (s) => h('code', {}, s.job) }, { label: 'Dataset', cell: (s) => s.dataset }, { label: 'Federation', cell: (s) => s.federation },
-        { label: 'SHA-256', cell: (s) => short(s.sha256) }, { label: 'Received', cell: (s) => when(s.receivedAt) },
+        { label: 'SHA-256', cell: (s) => short(s.sha256) }, { label: 'Attempt', num: true, cell: (s) => s.attempt ?? '—' }, { label: 'Received', cell: (s) => when(s.receivedAt) },
       ], shares, 'none yet.')),
     section('Models deployed here',
       table('Deployments to this plant', [

@@ -35,12 +35,15 @@ import {
 } from '../../wire/views.ts';
 import type { CloudContext, CloudRoutes } from '../context.ts';
 import { CLOUD_ERR, CloudError } from '../errors.ts';
+import type { JobRecord } from '../jobs.ts';
 import type { ModelVersion } from '../registry.ts';
 
 /** What the view routes read besides the app's database. */
 export interface ViewServices {
   /** The transparency log (a getter: the cloud opens it while the app starts). */
   readonly log: () => TransparencyLog;
+  /** The jobs (a job's approvals, reveal shares and t-of-n attempt, as the domain routes show them). */
+  readonly jobs: { get(id: string): Promise<JobRecord> };
   /** The model registry's versions (to decide who may see a model). */
   readonly registry: { versions(modelId: string): Promise<ModelVersion[]> };
 }
@@ -53,10 +56,10 @@ const sizeOf = (note: string): number => Number(note.split('\n')[1]);
 const APPROVABLE = new Set(['queued', 'running', 'computed']);
 
 interface Member { tenant: string; role: string }
-interface FederationRow { id: string; preset: string; members: unknown; receiver: string; min_plants: number; min_records: number; round: string }
+interface FederationRow { id: string; preset: string; members: unknown; receiver: string; min_plants: number; min_records: number; round: string; threshold?: number | null }
 
 async function federationsOf(db: SqlQueryable, tenant: string): Promise<Map<string, FederationRow & { memberList: Member[] }>> {
-  const rows = await db.query<FederationRow>('SELECT id, preset, members, receiver, min_plants, min_records, round FROM cloud_federation ORDER BY id');
+  const rows = await db.query<FederationRow>('SELECT * FROM cloud_federation ORDER BY id');
   const out = new Map<string, FederationRow & { memberList: Member[] }>();
   for (const r of rows) {
     const memberList = json<Member[]>(r.members);
@@ -64,6 +67,9 @@ async function federationsOf(db: SqlQueryable, tenant: string): Promise<Map<stri
   }
   return out;
 }
+
+/** Reveal shares a federation's reveal combines: its threshold t, or every member (additive n-of-n). */
+const thresholdOf = (f: FederationRow & { memberList: Member[] }): number => (f.threshold === null || f.threshold === undefined ? f.memberList.length : Number(f.threshold));
 
 function volumeOf(r: { batches: number | string; records: number | string | null; bytes: number | string | null; first: Date | string | null; last: Date | string | null } | undefined): Static<typeof Volume> {
   return { batches: Number(r?.batches ?? 0), records: Number(r?.records ?? 0), bytes: Number(r?.bytes ?? 0), first: iso(r?.first), last: iso(r?.last) };
@@ -109,7 +115,7 @@ export function viewRoutes(given: ViewServices | ((ctx: CloudContext) => Promise
           : new Set((await db.query<{ member: string }>('SELECT member FROM cloud_ceremony_share WHERE federation = $1 AND round = $2', [f.id, f.round])).map((r) => r.member));
         out.push({
           id: f.id, preset: f.preset, receiver: f.receiver, members: f.memberList.map((m) => ({ tenant: m.tenant, role: m.role })),
-          guards: { minPlants: Number(f.min_plants), minRecords: Number(f.min_records) }, round: f.round,
+          guards: { minPlants: Number(f.min_plants), minRecords: Number(f.min_records) }, threshold: thresholdOf(f), round: f.round,
           missing: f.memberList.filter((m) => !got.has(m.tenant)).map((m) => m.tenant),
         });
       }
@@ -148,42 +154,41 @@ export function viewRoutes(given: ViewServices | ((ctx: CloudContext) => Promise
     });
 
     app.get('/v1/tenants/:tenant/jobs', {
-      schema: { tags: ['console'], summary: 'Jobs the tenant submitted, holds a key for, or whose plan uses its plant\'s data; newest first (at most 200)', params: TenantParams, response: { 200: Type.Array(JobSummary), ...errorResponses(400, 401, 403) } },
+      schema: { tags: ['console'], summary: 'Jobs the tenant submitted, holds a key for, or whose plan uses its plant\'s data; the newest 100', params: TenantParams, response: { 200: Type.Array(JobSummary), ...errorResponses(400, 401, 403) } },
       config: { access },
     }, async (req) => {
       const tenant = req.params.tenant;
       const feds = await federationsOf(db, tenant);
-      type JobRow = { id: string; federation: string; dataset: string; requested_by: string; plants: unknown; records: number | string; spec: unknown; state: string; done: number; total: number; deadline: Date; created_at: Date; updated_at: Date; error: string | null };
-      const rows = await db.query<JobRow>(
-        `SELECT id, federation, dataset, requested_by, plan->'plants' AS plants, plan->'records' AS records, plan->'spec' AS spec, state, done, total, deadline, created_at, updated_at, error
-         FROM cloud_job ORDER BY created_at DESC, id LIMIT 1000`);
-      const visible = rows.filter((r) => r.requested_by === tenant || json<string[]>(r.plants).includes(tenant) || feds.has(r.federation)).slice(0, 200);
-      const ids = visible.map((r) => r.id);
-      const approvals = ids.length === 0 ? [] : await db.query<{ job: string; plant: string }>('SELECT job, plant FROM cloud_job_approval WHERE job = ANY($1::text[]) ORDER BY plant', [ids]);
-      const shares = ids.length === 0 ? [] : await db.query<{ job: string; member: string }>('SELECT job, member FROM cloud_reveal_share WHERE job = ANY($1::text[]) ORDER BY member', [ids]);
-      const parties = new Map((await db.query<{ id: string; members: unknown }>('SELECT id, members FROM cloud_federation')).map((f) => [f.id, json<Member[]>(f.members).length]));
-      return visible.map((r) => {
-        const plants = json<string[]>(r.plants);
-        const spec = json<{ features: string[]; label: boolean }>(r.spec);
-        const approved = approvals.filter((a) => a.job === r.id).map((a) => a.plant);
-        return {
-          id: r.id, federation: r.federation, dataset: r.dataset, requestedBy: r.requested_by, state: r.state,
-          progress: { done: Number(r.done), total: Number(r.total) }, plants, records: Number(r.records), features: [...spec.features], label: spec.label === true,
-          approvals: approved, shares: shares.filter((x) => x.job === r.id).map((x) => x.member), parties: parties.get(r.federation) ?? 0,
-          deadline: iso(r.deadline)!, createdAt: iso(r.created_at)!, updatedAt: iso(r.updated_at)!, ...(r.error === null ? {} : { error: r.error }),
-          awaitingApproval: plants.includes(tenant) && !approved.includes(tenant) && APPROVABLE.has(r.state),
-        };
-      });
+      const rows = await db.query<{ id: string; federation: string; requested_by: string; plants: unknown; created_at: Date; updated_at: Date }>(
+        "SELECT id, federation, requested_by, plan->'plants' AS plants, created_at, updated_at FROM cloud_job ORDER BY created_at DESC, id LIMIT 2000");
+      const visible = rows.filter((r) => r.requested_by === tenant || json<string[]>(r.plants).includes(tenant) || feds.has(r.federation)).slice(0, 100);
+      const parties = new Map((await db.query<FederationRow>('SELECT * FROM cloud_federation')).map((f) => [f.id, thresholdOf({ ...f, memberList: json<Member[]>(f.members) })]));
+      const out: Static<typeof JobSummary>[] = [];
+      for (const r of visible) {
+        const j = await s.jobs.get(r.id);
+        out.push({
+          id: j.id, federation: j.federation, dataset: j.dataset, requestedBy: j.requestedBy, state: j.state,
+          progress: { ...j.progress }, plants: [...j.plan.plants], records: j.plan.records, features: [...j.plan.spec.features], label: j.plan.spec.label === true,
+          approvals: [...j.approvals], shares: [...j.shares], parties: parties.get(j.federation) ?? 0, ...(j.activeSet === undefined ? {} : { activeSet: [...j.activeSet] }),
+          deadline: j.deadline, createdAt: iso(r.created_at)!, updatedAt: iso(r.updated_at)!, ...(j.error === undefined ? {} : { error: j.error }),
+          awaitingApproval: j.plan.plants.includes(tenant) && !j.approvals.includes(tenant) && APPROVABLE.has(j.state),
+        });
+      }
+      return out;
     });
 
     app.get('/v1/tenants/:tenant/shares', {
       schema: { tags: ['console'], summary: 'Reveal shares the tenant\'s key holder sent (hashes), newest first', params: TenantParams, response: { 200: Type.Array(ShareView), ...errorResponses(400, 401, 403) } },
       config: { access },
     }, async (req) => {
-      const rows = await db.query<{ job: string; dataset: string; federation: string; share: string; received_at: Date }>(
-        'SELECT s.job, j.dataset, j.federation, s.share, s.received_at FROM cloud_reveal_share s JOIN cloud_job j ON j.id = s.job WHERE s.member = $1 ORDER BY s.received_at DESC, s.job LIMIT 500',
+      // Additive federations keep one share per (job, member); t-of-n ones one per (job, attempt, member).
+      const rows = await db.query<{ job: string; dataset: string; federation: string; share: string; received_at: Date; attempt: number | null }>(
+        `SELECT s.job, j.dataset, j.federation, s.share, s.received_at, s.attempt FROM (
+           SELECT job, share, received_at, NULL::integer AS attempt FROM cloud_reveal_share WHERE member = $1
+           UNION ALL SELECT job, share, received_at, attempt FROM cloud_threshold_share WHERE member = $1
+         ) s JOIN cloud_job j ON j.id = s.job ORDER BY s.received_at DESC, s.job LIMIT 500`,
         [req.params.tenant]);
-      return rows.map((r) => ({ job: r.job, dataset: r.dataset, federation: r.federation, sha256: r.share, receivedAt: iso(r.received_at)! }));
+      return rows.map((r) => ({ job: r.job, dataset: r.dataset, federation: r.federation, sha256: r.share, receivedAt: iso(r.received_at)!, ...(r.attempt === null ? {} : { attempt: Number(r.attempt) }) }));
     });
 
     app.get('/v1/tenants/:tenant/outbound', {
