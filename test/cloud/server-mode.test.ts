@@ -5,17 +5,20 @@
  * partitions, the cloud SIGKILLed while the workers compute them and restarted (it re-sends the
  * same partition tasks and reuses the finished ones), approvals, reveal shares, the result. The
  * builder's moments equal the plaintext moments, both workers took part, and a second job cancelled
- * while it runs leaves no partition waiting for a worker. `/readyz` reports the queue.
+ * while it runs leaves no partition waiting for a worker. `/readyz` reports the queue. Server mode
+ * without a PostgreSQL server is refused at start.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { withPostgresDatabase } from '../trust/_postgres.ts';
 import { call, ceremonyOverHttps, enrolGateways, kill, login, ok, revealOverHttps, startServer, startWorker, stopAll, writeUsers, type Identity, type Server } from './_https.ts';
 import { AGGREGATE_QUEUE, openQueue, partitionWorkers } from '../../src/cloud/queue.ts';
+import { CloudError } from '../../src/cloud/errors.ts';
+import { startHedgeCloud } from '../../src/cloud/service.ts';
 import { SealEngine } from '../../src/he/backend/seal.ts';
 import { preset } from '../../src/he/params.ts';
 import { CiphertextCodec, PublicKeyCodec } from '../../src/he/wire.ts';
@@ -53,7 +56,8 @@ test('hedge cloud start --workers queue: two hedge worker processes compute a jo
       workers.push(await startWorker(databaseUrl, lake, 'w1'), await startWorker(databaseUrl, lake, 'w2'));
       const ca = readFileSync(path.join(dataDir, 'ca.pem'), 'utf8');
       const ready = (await ok(call(server.url, { ca }, 'GET', '/readyz'))).json<{ checks: Record<string, string> }>();
-      assert.deepEqual(ready.checks, { database: 'ok', queue: 'ok' });
+      assert.equal(ready.checks.queue, 'ok', 'readiness reports the queue');
+      assert.equal(ready.checks.database, 'ok');
       const as = async (user: string): Promise<Identity> => login(server.url, ca, user, PASSWORD);
       let alice = await as('alice');
       const gateways = await enrolGateways(server.url, ca, PLANTS, (p) => as(`admin-${p}`));
@@ -136,6 +140,20 @@ test('hedge cloud start --workers queue: two hedge worker processes compute a jo
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test('server mode without a PostgreSQL server, or an unknown workers mode, is refused before anything starts', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-server-mode-'));
+  try {
+    const dataDir = path.join(dir, 'data');
+    const config = (hint: boolean) => (e: unknown): boolean => e instanceof CloudError && e.code === 'CLOUD_ERR_CONFIG' && (e.hint !== undefined) === hint;
+    await assert.rejects(startHedgeCloud({ dataDir, port: 0, databaseUrl: null, workers: 'queue' }), config(true));
+    await assert.rejects(startHedgeCloud({ dataDir, port: 0, databaseUrl: null, workers: 'threads' as 'queue' }), config(false));
+    await assert.rejects(startHedgeCloud({ dataDir, port: 0, databaseUrl: null, partitionBatches: 0 }), config(false));
+    assert.equal(existsSync(dataDir), false, 'nothing was created');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 /** A partition task's state in the queue (`none` if it was never sent). */
