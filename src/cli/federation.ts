@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { CLOUD_ERR, CloudError } from '../cloud/errors.ts';
 import { connect, print, withConnection, type ConnectionOptions } from './client.ts';
 
-interface FederationView { id: string; preset: string; receiver: string; round: string; missing: string[]; members: { tenant: string; role: string }[]; guards: { minPlants: number; minRecords: number } }
+interface FederationView { id: string; preset: string; receiver: string; round: string; missing: string[]; members: { tenant: string; role: string; point?: number }[]; guards: { minPlants: number; minRecords: number }; threshold?: number }
 
 const positive = (name: string) => (v: string): number => {
   const n = Number(v);
@@ -20,7 +20,8 @@ const collect = (v: string, all: string[] = []): string[] => [...all, v];
 function describe(f: FederationView): string {
   const plants = f.members.filter((m) => m.role === 'plant').map((m) => m.tenant);
   const ceremony = f.round === 'ready' ? 'keys ready' : `ceremony round ${f.round}, waiting for ${f.missing.join(', ') || 'nobody'}`;
-  return `federation ${f.id} (${f.preset}): receiver ${f.receiver}, plants ${plants.join(', ')}, guards ≥${f.guards.minPlants} plants ≥${f.guards.minRecords} records; ${ceremony}`;
+  const keys = f.threshold !== undefined && f.threshold < f.members.length ? `${f.threshold}-of-${f.members.length} key holders` : `all ${f.members.length} key holders`;
+  return `federation ${f.id} (${f.preset}): receiver ${f.receiver}, plants ${plants.join(', ')}, guards ≥${f.guards.minPlants} plants ≥${f.guards.minRecords} records, reveals need ${keys}; ${ceremony}`;
 }
 
 /**
@@ -39,11 +40,12 @@ export function registerFederationCommands(program: Command): void {
     .requiredOption('--plant <tenant>', 'a plant member (repeat for each)', collect)
     .option('--min-plants <n>', 'guard: fewest plants a job may use', positive('--min-plants'), 3)
     .option('--min-records <n>', 'guard: fewest records a job may use', positive('--min-records'), 1000)
+    .option('--threshold <t>', 't-of-n: how many key holders (of the plants and you) a reveal needs; default all of them', positive('--threshold'))
     .option('--json', 'print the federation as JSON')
-    .action(async (id: string, opts: ConnectionOptions & { preset: string; plant: string[]; minPlants: number; minRecords: number; json?: boolean }) => {
+    .action(async (id: string, opts: ConnectionOptions & { preset: string; plant: string[]; minPlants: number; minRecords: number; threshold?: number; json?: boolean }) => {
       const { client, tenant } = await connect(opts);
       const members = [...opts.plant.map((p) => ({ tenant: p, role: 'plant' })), { tenant, role: 'builder' }];
-      const f = await client.call<FederationView>('POST', `/v1/tenants/${tenant}/federations`, { id, preset: opts.preset, members, guards: { minPlants: opts.minPlants, minRecords: opts.minRecords } });
+      const f = await client.call<FederationView>('POST', `/v1/tenants/${tenant}/federations`, { id, preset: opts.preset, members, guards: { minPlants: opts.minPlants, minRecords: opts.minRecords }, ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }) });
       print(opts.json, f, describe);
     });
   withConnection(federation.command('status <id>'))

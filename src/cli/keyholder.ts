@@ -23,7 +23,7 @@ import { SealEngine } from '../he/backend/seal.ts';
 import { preset } from '../he/params.ts';
 import { sumRevealInput } from '../he/mhe/sum-input.ts';
 import { decodePartial } from '../compute/partial.ts';
-import { ceremonyTurn } from '../edge/ceremony.ts';
+import { ceremonyTurn, keyHolderFederation, revealAsk } from '../edge/ceremony.ts';
 import { CloudCallError, CloudClient as KeyHolderClient, type FederationView } from '../edge/cloud-client.ts';
 import type { CustodyUnlock } from '../edge/custody.ts';
 import { jobPlanDigest, KeyHolder } from '../edge/keyholder.ts';
@@ -88,7 +88,7 @@ async function openKeyHolder(opts: KeyOptions, engine: SealEngine, f: Federation
   return KeyHolder.open({
     dir: opts.keys, engine, unlock,
     policy: { minPlants: f.guards.minPlants, minRecords: f.guards.minRecords, maxRevealsPerDay: 100 },
-    federation: { parties: f.members.length, ...(receiver === undefined ? {} : { receiver }) },
+    federation: { ...keyHolderFederation(f, (await connection(opts)).tenant), ...(receiver === undefined ? {} : { receiver }) },
   });
 }
 
@@ -183,23 +183,29 @@ async function revealJob(jobId: string, opts: KeyOptions & { schema: string; out
     const plan = await cloud.plan(jobId);
     if (kh.approval(jobId) === undefined) kh.approve({ jobId, planDigest: jobPlanDigest(plan), approvedBy: `builder:${cloud.tenant}` });
     const until = Date.now() + opts.timeout * 1000;
-    let shared = false;
+    // Additive: one share per job; t-of-n: one per attempt whose active set holds this key holder.
+    let shared: string | undefined;
     for (;;) {
       const job = await cloud.job(jobId);
       if (job.state === 'failed' || job.state === 'cancelled' || job.state === 'expired') throw new CloudError(CLOUD_ERR.STATE, `cannot reveal job ${jobId}: it ${job.state}`);
       if (job.state === 'revealed') break;
-      if (job.state === 'revealing' && !shared && !job.shares.includes(cloud.tenant)) {
+      const attemptKey = String(job.attempt ?? 'job');
+      const asked = job.activeSet === undefined || job.activeSet.includes(cloud.tenant);
+      if (job.state === 'revealing' && asked && shared !== attemptKey && !job.shares.includes(cloud.tenant)) {
         const request = await cloud.revealRequest(jobId);
         if (request.receiverKeyHash !== sha256(receiver)) throw new CloudError(CLOUD_ERR.CONFLICT, `cannot reveal job ${jobId}: the request's receiver key is not the federation's registered one`);
-        const accs = decodePartial(engine, await cloud.aggregate(jobId), request.plan.aggregation.stats.length);
-        try {
-          await cloud.postRevealShare(jobId, kh.revealShare({ jobId, plan: request.plan, input: sumRevealInput(engine, accs), receiver }));
-        } finally {
-          for (const ct of accs) ct[Symbol.dispose]();
+        const ask = revealAsk(request, cloud.tenant);
+        if (ask !== undefined) {
+          const accs = decodePartial(engine, await cloud.aggregate(jobId), request.plan.aggregation.stats.length);
+          try {
+            await cloud.postRevealShare(jobId, kh.revealShare({ jobId, plan: request.plan, input: sumRevealInput(engine, accs), receiver, ...ask.share }), ask.attempt);
+          } finally {
+            for (const ct of accs) ct[Symbol.dispose]();
+          }
+          shared = String(request.attempt ?? 'job');
         }
-        shared = true;
       }
-      show(`job ${jobId} ${job.state}: approvals ${job.approvals.length}/${job.plants.length}, shares ${job.shares.length + (shared && !job.shares.includes(cloud.tenant) ? 1 : 0)}/${federation.members.length}`);
+      show(`job ${jobId} ${job.state}: approvals ${job.approvals.length}/${job.plants.length}, shares ${job.shares.length + (shared === attemptKey && !job.shares.includes(cloud.tenant) ? 1 : 0)}/${job.activeSet?.length ?? federation.members.length}`);
       if (Date.now() > until) throw new CloudError(CLOUD_ERR.STATE, `cannot reveal job ${jobId}: still ${job.state} after ${opts.timeout} s`, { hint: 'plant admins approve with hedge approve; run this again to keep waiting' });
       await sleep(1000);
     }

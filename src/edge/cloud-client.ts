@@ -17,12 +17,15 @@ import { EDGE_ERR, EdgeError, EdgeRangeError } from './errors.ts';
 export interface FederationView {
   readonly id: string;
   readonly preset: string;
-  readonly members: readonly { readonly tenant: string; readonly role: string }[];
+  /** The key holders; for t-of-n with their evaluation points and (from round `kex` on) their X25519 key-agreement keys (hex). */
+  readonly members: readonly { readonly tenant: string; readonly role: string; readonly point?: number; readonly dealKey?: string }[];
+  /** How many key holders a reveal needs: t, or every member (additive). Absent from older clouds: every member. */
+  readonly threshold?: number;
   readonly receiver: string;
   readonly guards: { readonly minPlants: number; readonly minRecords: number };
   /** The public seed of the common reference polynomials (hex). */
   readonly seed: string;
-  /** `pk`, `rlk1`, `rlk2` or `ready`. */
+  /** `pk`, `rlk1`, `rlk2`, (t-of-n:) `kex`, `deal`, `combine`, then `ready`. */
   readonly round: string;
   /** Key holders whose share of the current round has not arrived. */
   readonly missing: readonly string[];
@@ -37,7 +40,11 @@ export interface JobView {
   readonly plants: readonly string[];
   readonly records: number;
   readonly approvals: readonly string[];
+  /** Key holders whose reveal share arrived (t-of-n: for the current attempt). */
   readonly shares: readonly string[];
+  /** t-of-n: the key holders asked in the current reveal attempt. */
+  readonly activeSet?: readonly string[];
+  readonly attempt?: number;
 }
 
 /** What a key holder reads before making its reveal share. */
@@ -47,7 +54,14 @@ export interface RevealRequestView {
   /** SHA-256 (hex) of the receiver key the job is switched to. */
   readonly receiverKeyHash: string;
   readonly parties: number;
+  /** t-of-n: the t key holders of this attempt and their points; only they make shares. */
+  readonly activeSet?: readonly { readonly tenant: string; readonly point: number }[];
+  readonly attempt?: number;
+  readonly attemptDeadline?: string;
 }
+
+/** The ceremony rounds a key holder posts to. */
+export type CeremonyRoundName = 'pk' | 'rlk1' | 'rlk2' | 'kex' | 'deal' | 'combine';
 
 /** Public material of a federation's ceremony. */
 export type Material = 'public-key' | 'relin-round1' | 'relin-keys' | 'receiver-key';
@@ -185,8 +199,21 @@ export class CloudClient {
    * await cloud.postCeremonyShare('mills', 'rlk1', kh.relinKeyShareRound1('mills', seed));
    * ```
    */
-  async postCeremonyShare(federation: string, round: 'pk' | 'rlk1' | 'rlk2', share: Uint8Array): Promise<'accepted' | 'duplicate'> {
+  async postCeremonyShare(federation: string, round: CeremonyRoundName, share: Uint8Array): Promise<'accepted' | 'duplicate'> {
     return (await this.#json<{ status: 'accepted' | 'duplicate' }>(`post ${round} share`, 'POST', `federations/${enc(federation)}/ceremony/${round}`, share)).status;
+  }
+
+  /**
+   * t-of-n: the Shamir shares the other key holders dealt to this one, each sealed to its
+   * key-agreement key (`DealBundleCodec` bytes); 409 (`CLOUD_ERR_STATE`) before round `combine`.
+   * @throws CloudCallError (`EDGE_ERR_CLOUD`)
+   * @example
+   * ```ts
+   * kh.openDeal('mills', members, DealBundleCodec.fromBytes(await cloud.deal('mills')));
+   * ```
+   */
+  async deal(federation: string): Promise<Uint8Array> {
+    return (await this.#call('read the dealt shares', 'GET', `federations/${enc(federation)}/deal`)).body;
   }
 
   /**
@@ -238,15 +265,16 @@ export class CloudClient {
   }
 
   /**
-   * Posts the key holder's reveal share of a job.
+   * Posts the key holder's reveal share of a job; t-of-n: for the reveal request's `attempt`
+   * (409 once that attempt is over: read the request again).
    * @throws CloudCallError (`EDGE_ERR_CLOUD`)
    * @example
    * ```ts
    * await cloud.postRevealShare('job-1', kh.revealShare(request));
    * ```
    */
-  async postRevealShare(id: string, share: Uint8Array): Promise<JobView> {
-    return this.#json('post reveal share', 'POST', `jobs/${enc(id)}/reveal-shares`, share);
+  async postRevealShare(id: string, share: Uint8Array, attempt?: number): Promise<JobView> {
+    return this.#json('post reveal share', 'POST', `jobs/${enc(id)}/reveal-shares${attempt === undefined ? '' : `?attempt=${attempt}`}`, share);
   }
 
   /**

@@ -29,8 +29,8 @@ import { sumRevealInput } from '../he/mhe/sum-input.ts';
 import { preset } from '../he/params.ts';
 import { PublicKeyCodec } from '../he/wire.ts';
 import type { PublicKey } from '../he/backend/seal.ts';
-import { CloudCallError, CloudClient, type FederationView } from './cloud-client.ts';
-import { ceremonyTurn } from './ceremony.ts';
+import { CloudCallError, CloudClient, type CeremonyRoundName, type FederationView } from './cloud-client.ts';
+import { ceremonyTurn, keyHolderFederation, revealAsk } from './ceremony.ts';
 import type { EdgeConfig } from './config.ts';
 import { OpcuaConnector } from './connectors/opcua.ts';
 import { CsvReplay } from './connectors/replay.ts';
@@ -50,7 +50,7 @@ import { Uploader, type UploaderMetrics } from './uploader.ts';
 
 /** What the running gateway reports as it works (for the log). */
 export type EdgeServiceEvent =
-  | { readonly kind: 'ceremony'; readonly round: 'pk' | 'rlk1' | 'rlk2'; readonly status: 'accepted' | 'duplicate' }
+  | { readonly kind: 'ceremony'; readonly round: CeremonyRoundName; readonly status: 'accepted' | 'duplicate' }
   | { readonly kind: 'ready'; readonly datasets: readonly string[] }
   | { readonly kind: 'receiver'; readonly hash: string }
   | { readonly kind: 'reveal'; readonly jobId: string }
@@ -235,6 +235,8 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
   const aborts = new AbortController();
   const revealed = new Set<string>();
   const refused = new Set<string>();
+  /** Jobs this gateway has nothing more to do for (revealed, or its additive share posted). */
+  const finished = new Set<string>();
   let stopped = false;
   let pollTimer: NodeJS.Timeout | undefined;
   let sealTimer: NodeJS.Timeout | undefined;
@@ -247,7 +249,8 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
     keyHolder = undefined;
     keyHolder = await KeyHolder.open({
       dir: khDir, engine: engine!, unlock: config.keyHolder.unlock, policy: config.keyHolder.policy,
-      federation: { parties: fed!.members.length, ...(receiver === undefined ? {} : { receiver }) },
+      // t-of-n: parties = t, this plant's evaluation point, and n (docs/edge.md, "t-of-n federations").
+      federation: { ...keyHolderFederation(fed!, config.tenant), ...(receiver === undefined ? {} : { receiver }) },
     });
   };
 
@@ -380,14 +383,19 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
     const kh = keyHolder!;
     const approved = new Set(kh.log().filter((e) => e.kind === 'approval').map((e) => String(e.detail.job)));
     for (const jobId of approved) {
-      if (revealed.has(jobId) || refused.has(jobId)) continue;
+      if (finished.has(jobId) || refused.has(jobId)) continue;
       const job = await cloud.job(jobId);
-      if (job.shares.includes(config.tenant)) {
-        revealed.add(jobId);
+      // Additive: one share per job. t-of-n: a share per attempt whose active set holds this plant.
+      if (job.state === 'revealed' || (job.attempt === undefined && job.shares.includes(config.tenant))) {
+        if (job.shares.includes(config.tenant)) revealed.add(jobId);
+        finished.add(jobId);
         continue;
       }
-      if (job.state !== 'revealing') continue;
+      if (job.state !== 'revealing' || job.shares.includes(config.tenant)) continue;
+      if (job.activeSet !== undefined && !job.activeSet.includes(config.tenant)) continue;
       const request = await cloud.revealRequest(jobId);
+      const ask = revealAsk(request, config.tenant);
+      if (ask === undefined) continue;
       if (receiverHash === undefined || request.receiverKeyHash !== receiverHash) {
         refused.add(jobId);
         emit({ kind: 'refusal', jobId, code: EDGE_ERR.RECEIVER, message: `cannot make a reveal share for job ${jobId}: its receiver key ${request.receiverKeyHash} is not the federation's registered ${receiverHash ?? '(none yet)'}` });
@@ -396,7 +404,7 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       const accs = decodePartial(engine!, await cloud.aggregate(jobId), request.plan.aggregation.stats.length);
       let share: Uint8Array;
       try {
-        share = kh.revealShare({ jobId, plan: request.plan, input: sumRevealInput(engine!, accs), receiver: receiverBytes! });
+        share = kh.revealShare({ jobId, plan: request.plan, input: sumRevealInput(engine!, accs), receiver: receiverBytes!, ...ask.share });
       } catch (e) {
         if (e instanceof EdgeError && e.code !== EDGE_ERR.KEYHOLDER_STORAGE && e.code !== EDGE_ERR.KEYHOLDER_CLOSED) {
           refused.add(jobId);
@@ -407,8 +415,9 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       } finally {
         for (const ct of accs) ct[Symbol.dispose]();
       }
-      await cloud.postRevealShare(jobId, share);
+      await cloud.postRevealShare(jobId, share, ask.attempt);
       revealed.add(jobId);
+      if (ask.attempt === undefined) finished.add(jobId);
       emit({ kind: 'reveal', jobId });
     }
   };
