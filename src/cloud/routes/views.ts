@@ -160,7 +160,7 @@ export function viewRoutes(given: ViewServices | ((ctx: CloudContext) => Promise
       const tenant = req.params.tenant;
       const feds = await federationsOf(db, tenant);
       const rows = await db.query<{ id: string; federation: string; requested_by: string; plants: unknown; created_at: Date; updated_at: Date }>(
-        "SELECT id, federation, requested_by, plan->'plants' AS plants, created_at, updated_at FROM cloud_job ORDER BY created_at DESC, id LIMIT 2000");
+        "SELECT id, federation, requested_by, plan->'plants' AS plants, created_at, updated_at FROM cloud_job ORDER BY created_at DESC, id DESC LIMIT 2000");
       const visible = rows.filter((r) => r.requested_by === tenant || json<string[]>(r.plants).includes(tenant) || feds.has(r.federation)).slice(0, 100);
       const parties = new Map((await db.query<FederationRow>('SELECT * FROM cloud_federation')).map((f) => [f.id, thresholdOf({ ...f, memberList: json<Member[]>(f.members) })]));
       const out: Static<typeof JobSummary>[] = [];
