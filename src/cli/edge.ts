@@ -8,9 +8,16 @@
  *   policy lets leave the plant and what it keeps.
  * - `hedge edge approve <job> --admin <url> --token-file <file> --by <name> [--yes]` shows a job's
  *   plan at the running gateway and, with `--yes`, approves its reveal there.
+ * - `hedge edge enrol --gateway <id> --out <dir>`: the plant admin (logged in to the plant) enrols
+ *   a gateway: a one-time token from the cloud, redeemed at once with a fresh P-256 key's CSR; the
+ *   certificate and key land in `<dir>/gateway.pem` and `<dir>/gateway.key` (0600), for
+ *   `cloud.cert` / `cloud.key` of the gateway config.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { gatewayCsr } from '../cloud/pki.ts';
+import { connect, print, withConnection, type ConnectionOptions } from './client.ts';
 import { loadEdgeConfig } from '../edge/config.ts';
 import { EDGE_ERR, EdgeError } from '../edge/errors.ts';
 import { loadPolicy } from '../edge/policy.ts';
@@ -83,6 +90,23 @@ export function registerEdgeCommand(program: Command): void {
       }
       await call('POST', `/v1/jobs/${encodeURIComponent(job)}/approval`, { planDigest: plan.planDigest, approvedBy: opts.by });
       process.stdout.write(`approved: this gateway's key holder will answer the reveal of job ${job}\n`);
+    });
+  withConnection(edge.command('enrol'))
+    .description('as the plant admin (--tenant: your plant), enrol a gateway: writes its client certificate and key for the gateway config')
+    .requiredOption('--gateway <id>', 'the gateway\'s id in your plant, e.g. gw-1')
+    .option('--out <dir>', 'where gateway.pem and gateway.key (0600) go', '.')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (opts: ConnectionOptions & { gateway: string; out: string; json?: boolean }) => {
+      const { client, tenant } = await connect(opts);
+      const { token } = await client.call<{ token: string }>('POST', `/v1/tenants/${tenant}/enrolments`, { gateway: opts.gateway, ttlSeconds: 600 });
+      const { csr, privateKeyPem } = await gatewayCsr(`${tenant}-${opts.gateway}`);
+      const { certificate } = await client.call<{ certificate: string }>('POST', '/v1/enrol', { token, csr });
+      await mkdir(opts.out, { recursive: true });
+      const cert = path.join(opts.out, 'gateway.pem');
+      const key = path.join(opts.out, 'gateway.key');
+      await writeFile(key, privateKeyPem, { mode: 0o600 });
+      await writeFile(cert, certificate);
+      print(opts.json, { tenant, gateway: opts.gateway, certificate: cert, key }, (x) => `enrolled gateway ${x.gateway} of ${x.tenant}: ${x.certificate}, ${x.key} (cloud.cert and cloud.key of its config)`);
     });
   const policy = edge.command('policy').description('the plant\'s data policy');
   policy

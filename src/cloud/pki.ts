@@ -289,6 +289,24 @@ export async function gatewayPublicKey(request: { csr: string } | { publicKey: s
   }
 }
 
+/**
+ * The gateway's side of enrolment: a fresh ECDSA P-256 key and a PKCS#10 CSR for it (proof of
+ * possession), what `POST /v1/enrol` takes with the one-time token. The key never leaves the gateway.
+ *
+ * @throws never (WebCrypto failures only)
+ * @example
+ * ```ts
+ * const { csr, privateKeyPem } = await gatewayCsr('gw-1');
+ * ```
+ */
+export async function gatewayCsr(name: string): Promise<{ csr: string; privateKeyPem: string }> {
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${name}`, keys, signingAlgorithm: alg });
+  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return { csr: csr.toString('pem'), privateKeyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') };
+}
+
 function checkP256(key: x509.PublicKey, bad: (reason: string) => CloudError): void {
   let alg: EcKeyAlgorithm;
   try {

@@ -11,10 +11,10 @@
  *   by the gateway's OPC UA connector and answered by the models it received.
  * @module
  */
-import { randomBytes, webcrypto } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { x509 } from '../cloud/x509.ts';
+import { gatewayCsr } from '../cloud/pki.ts';
 import { MILLING_SIGNALS } from '../edge/sim/milling-machine.ts';
 import { Api } from './api.ts';
 
@@ -94,15 +94,6 @@ export interface ProvisionOptions {
   readonly guards: { readonly minPlants: number; readonly minRecords: number };
 }
 
-/** An ECDSA P-256 key and a CSR for it, as a gateway makes at enrolment. */
-async function gatewayKey(tenant: string): Promise<{ csr: string; privateKeyPem: string }> {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: `CN=${tenant}-gw-1`, keys: keys as unknown as Parameters<typeof x509.Pkcs10CertificateRequestGenerator.create>[0]['keys'], signingAlgorithm: alg });
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { csr: csr.toString('pem'), privateKeyPem: x509.PemConverter.encode(pkcs8, 'PRIVATE KEY') };
-}
-
 /**
  * Enrols the plant's gateway and writes its files.
  * @throws ApiError when the cloud refuses the enrolment
@@ -121,7 +112,7 @@ export async function provisionPlant(o: ProvisionOptions): Promise<Plant> {
   };
   // Enrolment: the admin makes a one-time token; the gateway redeems it with its CSR.
   const { token } = await o.admin.json<{ token: string }>('POST', `/v1/tenants/${o.tenant}/enrolments`, { gateway: 'gw-1' });
-  const key = await gatewayKey(o.tenant);
+  const key = await gatewayCsr(`${o.tenant}-gw-1`);
   const enrol = new Api(o.cloudUrl, { ca: readFileSync(o.caFile, 'utf8') });
   let certificate: string;
   try {
