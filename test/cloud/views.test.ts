@@ -118,16 +118,14 @@ test('jobs: visible to the receiver and the plants in it, with what awaits appro
 test('below the federation\'s minPlants the builder\'s totals are withheld', async () => {
   assert.equal((await c.lake.batches('mills')).length, 7);
   await c.lake.withdraw('plant-c');
-  {
-    const [asBuilder] = await get('alice', '/v1/tenants/builder/datasets');
-    assert.equal(asBuilder.plants, 2);
-    assert.equal(asBuilder.total, null);
-    assert.deepEqual((await get('alice', '/v1/tenants/builder/ingest?days=2')).owned[0].records, [null, 0]);
-    const deletions = (await get('admin-plant-c', '/v1/tenants/plant-c/outbound')).deletions;
-    assert.equal(deletions.length, 3);
-    assert.ok(deletions.every((d: { reason: string }) => d.reason === 'withdrawal'));
-    assert.deepEqual((await get('admin-plant-a', '/v1/tenants/plant-a/outbound')).deletions, []);
-  }
+  const [asBuilder] = await get('alice', '/v1/tenants/builder/datasets');
+  assert.equal(asBuilder.plants, 2);
+  assert.equal(asBuilder.total, null);
+  assert.deepEqual((await get('alice', '/v1/tenants/builder/ingest?days=2')).owned[0].records, [null, 0]);
+  const deletions = (await get('admin-plant-c', '/v1/tenants/plant-c/outbound')).deletions;
+  assert.equal(deletions.length, 3);
+  assert.ok(deletions.every((d: { reason: string }) => d.reason === 'withdrawal'));
+  assert.deepEqual((await get('admin-plant-a', '/v1/tenants/plant-a/outbound')).deletions, []);
 });
 
 test('shares: the tenant\'s own key holder\'s only', async () => {
