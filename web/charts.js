@@ -10,18 +10,19 @@ import { h, int } from './dom.js';
 const COLORS = ['#1f5fa8', '#b34700', '#1b6e20', '#6a1b9a', '#8a6d00'];
 
 /**
- * @param {{ title: string, caption: string, x: number[], xLabels: string[], series: Array<{ label: string, values: Array<number | null>, text?: (i: number) => string }>, time?: boolean, yLabel?: string }} spec
+ * @param {{ title: string, caption: string, x: number[], xLabels: string[], series: Array<{ label: string, values: Array<number | null>, text?: (i: number) => string }>, time?: boolean, xName?: string, yLabel?: string, yMax?: number }} spec
  *   `x`: Unix seconds (time axis) or plain numbers; `xLabels`: how the table names each x
  * @returns {{ figure: HTMLElement, update: (x: number[], xLabels: string[], series: Array<Array<number | null>>) => void }}
  */
 export function lineChart(spec) {
+  const xName = spec.xName ?? (spec.time === false ? 'x' : 'day');
   const holder = h('div', { class: 'plot', role: 'img', 'aria-label': `${spec.title}. ${spec.caption}` });
   const width = Math.min(720, Math.max(320, (document.querySelector('main')?.clientWidth ?? 760) - 80));
   const opts = {
     title: spec.title, width, height: 240,
-    scales: { x: { time: spec.time !== false } },
+    scales: { x: { time: spec.time !== false }, y: { range: (/** @type {unknown} */ _u, /** @type {number} */ min, /** @type {number} */ max) => [Math.min(0, min), Math.max(spec.yMax ?? 0, max, 1)] } },
     axes: [{ stroke: '#1a1a1a', grid: { stroke: '#e1e6ec' } }, { stroke: '#1a1a1a', grid: { stroke: '#e1e6ec' }, label: spec.yLabel, size: 70 }],
-    series: [{ label: spec.time === false ? 'x' : 'day' }, ...spec.series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, points: { show: true, size: 5 }, spanGaps: false }))],
+    series: [{ label: xName }, ...spec.series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, points: { show: true, size: 5 }, spanGaps: false }))],
   };
   const plot = new uPlot(opts, [spec.x, ...spec.series.map((s) => s.values)], holder);
   const tableHolder = h('div');
@@ -30,7 +31,7 @@ export function lineChart(spec) {
   const fill = (/** @type {string[]} */ labels, /** @type {Array<Array<number | null>>} */ values) => {
     tableHolder.replaceChildren(h('table', {},
       h('caption', {}, `${spec.title} (data)`),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, spec.time === false ? 'x' : 'day'), spec.series.map((s) => h('th', { scope: 'col', class: 'num' }, s.label)))),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, xName), spec.series.map((s) => h('th', { scope: 'col', class: 'num' }, s.label)))),
       h('tbody', {}, labels.map((l, i) => h('tr', {}, h('th', { scope: 'row' }, l), values.map((v, k) => h('td', { class: 'num' }, cell(v, k, i))))))));
   };
   fill(spec.xLabels, spec.series.map((s) => s.values));

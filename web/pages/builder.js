@@ -102,7 +102,7 @@ export async function jobPage(id) {
   /** @type {number[]} */ const done = [job.progress.done];
   const chart = lineChart({
     title: 'Batches aggregated', caption: `Batches of job ${id} aggregated on ciphertexts, against seconds since you opened this page (of ${job.progress.total}).`,
-    time: false, yLabel: 'batches', x: xs, xLabels: xs.map(String), series: [{ label: 'batches done', values: done }],
+    time: false, xName: 'seconds', yLabel: 'batches', yMax: job.progress.total, x: xs, xLabels: xs.map(String), series: [{ label: 'batches done', values: done }],
   });
   const head = h('div');
   const details = h('div');
