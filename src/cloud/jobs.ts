@@ -24,6 +24,7 @@ import type { Ciphertext, SealEngine } from '../he/backend/seal.ts';
 import { sumRevealInput } from '../he/mhe/sum-input.ts';
 import { CiphertextCodec, SumKeySwitchShareCodec } from '../he/wire.ts';
 import { aggregateJob } from '../compute/aggregate.ts';
+import { ComputeError, ComputeErrorCode } from '../compute/errors.ts';
 import { decodePartial, encodePartial } from '../compute/partial.ts';
 import { planJob, type JobPlan, type JobSpec } from '../compute/plan.ts';
 import { combineForReceiver } from '../compute/reveal.ts';
@@ -327,26 +328,45 @@ export class Jobs {
       if (this.#draining) return ran;
       const next = await this.#o.sql.query<{ id: string }>("SELECT id FROM cloud_job WHERE state = 'queued' ORDER BY created_at, id LIMIT 1");
       if (next.length === 0) return ran;
-      await this.run(next[0].id);
-      ran.push(next[0].id);
+      try {
+        await this.run(next[0].id);
+        ran.push(next[0].id);
+      } catch (e) {
+        // Cancelled between the query and the run: go on with the next one.
+        if (!(e instanceof CloudError && e.code === CLOUD_ERR.STATE)) throw e;
+      }
     }
   }
 
   /**
    * Runs one queued job: aggregates its pinned batches and stores the aggregate. A failure is
-   * recorded on the job (state `failed`, the error's message), not thrown.
+   * recorded on the job (state `failed`, the error's message), not thrown; a cancel that comes
+   * before the aggregate is stored wins (state `cancelled`).
    *
-   * @throws {CloudError} `CLOUD_ERR_STATE` when the job is not queued
+   * @throws {CloudError} `CLOUD_ERR_STATE` when the job is not queued (or already running here)
+   * @example
+   * ```ts
+   * const job = await jobs.run('job-1'); // job.state: 'computed' (or 'revealing' once approved), 'failed', 'cancelled'
+   * ```
    */
   async run(id: string): Promise<JobRecord> {
-    if (!(await this.#set(id, { state: 'running', done: 0 }, ['queued']))) throw new CloudError(CLOUD_ERR.STATE, `cannot run job ${id}: it is ${(await this.#row(id)).state}`);
-    const job = await this.get(id);
-    const fed = await this.#o.federations.get(job.federation);
-    await this.#audit({ job: id, dataset: job.dataset, actor: 'cloud', tenant: fed.receiver, state: 'started' });
+    if (this.#running.has(id)) throw new CloudError(CLOUD_ERR.STATE, `cannot run job ${id}: it is running`);
+    // Registered before the state turns `running`, so that a cancel which sees `running` reaches it.
     const abort = new AbortController();
     this.#running.set(id, abort);
-    const engine = await this.#o.engine(fed.preset);
     try {
+      if (!(await this.#set(id, { state: 'running', done: 0 }, ['queued']))) throw new CloudError(CLOUD_ERR.STATE, `cannot run job ${id}: it is ${(await this.#row(id)).state}`);
+    } catch (e) {
+      this.#running.delete(id);
+      throw e;
+    }
+    let started: { dataset: string; receiver: string } | undefined;
+    try {
+      const job = await this.get(id);
+      const fed = await this.#o.federations.get(job.federation);
+      started = { dataset: job.dataset, receiver: fed.receiver };
+      await this.#audit({ job: id, dataset: job.dataset, actor: 'cloud', tenant: fed.receiver, state: 'started' });
+      const engine = await this.#o.engine(fed.preset);
       const relinKeys = await this.#o.federations.material(fed.id, 'relinKeys');
       const onProgress = (done: number): void => void this.#o.sql.query("UPDATE cloud_job SET done = $2 WHERE id = $1 AND state = 'running'", [id, done]).catch(() => {});
       const accumulators = this.#o.aggregator !== undefined
@@ -358,6 +378,8 @@ export class Jobs {
       } finally {
         for (const ct of accumulators) ct[Symbol.dispose]();
       }
+      // A cancel that came while the last partial was merged still wins.
+      if (abort.signal.aborted) throw new ComputeError(ComputeErrorCode.CANCELLED, `cannot aggregate job ${id}: the job was cancelled`);
       await this.#set(id, { state: 'computed', done: job.plan.batches.length, aggregate }, ['running']);
       await this.#maybeOpenReveal(id);
     } catch (e) {
@@ -366,7 +388,7 @@ export class Jobs {
       } else {
         const cancelled = abort.signal.aborted;
         await this.#set(id, { state: cancelled ? 'cancelled' : 'failed', error: e instanceof Error ? e.message : String(e) }, ['running']);
-        if (!cancelled) await this.#audit({ job: id, dataset: job.dataset, actor: 'cloud', tenant: fed.receiver, state: 'failed' });
+        if (!cancelled && started !== undefined) await this.#audit({ job: id, dataset: started.dataset, actor: 'cloud', tenant: started.receiver, state: 'failed' });
       }
     } finally {
       this.#running.delete(id);
