@@ -204,6 +204,7 @@ export async function aggregateDistributed(engine: SealEngine, plan: JobPlan, op
  * Which workers computed which partitions of a job (`''` for one not finished), for operators
  * (and tests).
  *
+ * @throws the queue's error when PostgreSQL cannot be reached
  * @example
  * ```ts
  * const who = await partitionWorkers(boss, 'job-1', partitionCount(plan.batches.length)); // ['w1', 'w2', 'w1']
@@ -263,6 +264,7 @@ export function queueAggregator(options: QueueAggregatorOptions): JobAggregator 
 /**
  * A readiness probe for `/readyz`: the queue's database answers and the partition queue exists.
  *
+ * @throws never itself; the probe it returns rejects when PostgreSQL cannot be reached (`/readyz` shows `failed`)
  * @example
  * ```ts
  * startCloud({ …, app: { readiness: { queue: queueProbe(boss) } } });
