@@ -52,7 +52,8 @@ export async function api(path, options = {}) {
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path, { method: options.method ?? 'GET', headers, body: options.body === undefined ? undefined : JSON.stringify(options.body), cache: 'no-store', credentials: 'omit' });
   const text = await res.text();
-  const body = text ? JSON.parse(text) : null;
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch { body = { code: 'HTTP', message: `HTTP ${res.status}: not a JSON answer` }; }
   if (!res.ok) {
     if (res.status === 401 && options.token === undefined) {
       setSession(null);

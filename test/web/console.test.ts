@@ -257,6 +257,12 @@ test('the console: each role logs in and walks its main flow in chromium', { tim
     assert.match(entries, /approved/, 'plant-a\'s approval is in its log');
     await checkAccessible(page, 'auditor');
     await shoot(page, '7-auditor');
+    // Filter by kind: only the plant's job events, each still proven.
+    await page.getByLabel('Kind of entry').selectOption('job');
+    await page.getByRole('table', { name: /Entries of this tenant/ }).getByRole('cell', { name: 'key_ceremony' }).first().waitFor({ state: 'detached' });
+    const kinds = await page.getByRole('table', { name: /Entries of this tenant/ }).locator('tbody td:nth-child(3)').allInnerTexts();
+    assert.ok(kinds.length > 0 && kinds.every((k) => k === 'job'), kinds.join());
+    assert.doesNotMatch(await page.getByRole('table', { name: /Entries of this tenant/ }).innerText(), /NOT/);
     // More entries, then a second visit: the new checkpoint must extend the one seen before.
     await ok(call(base, alice, 'POST', '/v1/tenants/builder/jobs', { id: 'job-3', federation: 'mills', dataset: 'mills', spec: { features: ['speed'], label: false } }), 201);
     await waitFor('job-3', 'computed');

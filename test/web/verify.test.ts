@@ -12,7 +12,8 @@ import { TransparencyLog } from '../../src/trust/log/transparency-log.ts';
 import { KeyRing } from '../../src/trust/note/key-ring.ts';
 import { generateNoteSigner } from '../../src/trust/note/keys.ts';
 import { openSql } from '../../src/trust/storage/sql.ts';
-import { hashPayload, type LogEvent } from '../../src/trust/events.ts';
+import { readFileSync } from 'node:fs';
+import { EVENT_KINDS, hashPayload, type LogEvent } from '../../src/trust/events.ts';
 
 interface Verify {
   verifyCheckpoint(note: string, key: string, origin: string): Promise<{ origin: string; size: number; root: Uint8Array }>;
@@ -97,4 +98,10 @@ test('consistency proofs between any two sizes verify; swapped roots do not', as
   const proof = await log.getConsistencyProof(7, 20);
   await assert.rejects(v.verifyConsistency(7, 20, proof, r20, r7), /cannot verify consistency/);
   await assert.rejects(v.verifyConsistency(7, 20, proof.slice(1), r7, r20), /cannot verify consistency/);
+});
+
+test('the auditor page\'s kind filter lists the log\'s event kinds', () => {
+  const page = readFileSync(fileURLToPath(new URL('../../web/pages/auditor.js', import.meta.url)), 'utf8');
+  const kinds = /const KINDS = (\[[^\]]*\]);/.exec(page)?.[1];
+  assert.deepEqual(JSON.parse(kinds!.replaceAll("'", '"')), [...EVENT_KINDS]);
 });

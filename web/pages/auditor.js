@@ -10,6 +10,8 @@ import { fromBase64, toHex, verifyCheckpoint, verifyConsistency, verifyInclusion
 import { entriesTable } from './plant.js';
 
 const PIN = 'hedge.console.logKey';
+/** The kinds of log event (src/trust/events.ts EVENT_KINDS). */
+const KINDS = ['key_ceremony', 'ingest', 'job', 'decryption_share', 'release', 'deployment', 'activation', 'inference_summary', 'access_denied', 'deletion'];
 const SEEN = 'hedge.console.checkpoint';
 
 /** The auditor's page. */
@@ -55,10 +57,11 @@ export async function auditorPage() {
 
   const entriesHolder = h('div');
   const more = h('button', { type: 'button', class: 'secondary' }, 'Older entries');
+  const kind = /** @type {HTMLSelectElement} */ (h('select', { id: 'log-kind', name: 'kind' }, h('option', { value: '' }, 'all kinds'), KINDS.map((k) => h('option', { value: k }, k))));
   /** @type {Array<{ index: number, event: any, ok: string }>} */
-  const shown = [];
+  let shown = [];
   const load = async (/** @type {number} */ before) => {
-    const page = await api(tenantPath(`/log/entries?limit=20&before=${before}`));
+    const page = await api(tenantPath(`/log/entries?limit=20&before=${before}${kind.value ? `&kind=${kind.value}` : ''}`));
     for (const e of page.entries) {
       let ok = 'not verified';
       if (checkpoint) {
@@ -76,6 +79,7 @@ export async function auditorPage() {
     more.hidden = page.next === undefined;
     more.onclick = () => void load(page.next);
   };
+  kind.addEventListener('change', () => { shown = []; void load(checkpoint?.size ?? cp.size); });
   await load(checkpoint?.size ?? cp.size);
   return h('div', {},
     h('h1', {}, 'Auditor'),
@@ -84,6 +88,7 @@ export async function auditorPage() {
       kv(facts)),
     section('Log entries',
       h('p', { class: 'note' }, 'Each entry\'s inclusion proof is checked here against the verified checkpoint\'s root. Entries name actors, subjects and payload hashes, never values.'),
+      h('div', { class: 'field' }, h('label', { for: 'log-kind' }, 'Kind of entry'), kind),
       entriesHolder, more),
   );
 }
