@@ -39,7 +39,7 @@ function loginPage() {
   const user = h('input', { id: 'login-user', name: 'username', autocomplete: 'username', required: true });
   const pass = h('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const tenant = h('input', { id: 'login-tenant', name: 'tenant', required: true, pattern: '[a-z0-9][a-z0-9\\-]{0,47}', 'aria-describedby': 'login-tenant-help' });
-  const submit = h('button', { type: 'submit' }, 'Sign in');
+  const submit = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit' }, 'Sign in'));
   const form = h('form', { class: 'login', 'aria-labelledby': 'login-title' },
     h('h1', { id: 'login-title' }, 'Sign in'),
     h('label', { for: 'login-user' }, 'User name'), user,

@@ -18,9 +18,10 @@ export function lineChart(spec) {
   const xName = spec.xName ?? (spec.time === false ? 'x' : 'day');
   const holder = h('div', { class: 'plot', role: 'img', 'aria-label': `${spec.title}. ${spec.caption}` });
   const width = Math.min(720, Math.max(320, (document.querySelector('main')?.clientWidth ?? 760) - 80));
+  /** @type {import('uplot').Options} */
   const opts = {
     title: spec.title, width, height: 240,
-    scales: { x: { time: spec.time !== false }, y: { range: (/** @type {unknown} */ _u, /** @type {number} */ min, /** @type {number} */ max) => [Math.min(0, min), Math.max(spec.yMax ?? 0, max, 1)] } },
+    scales: { x: { time: spec.time !== false }, y: { range: (_u, min, max) => [Math.min(0, min), Math.max(spec.yMax ?? 0, max, 1)] } },
     axes: [{ stroke: '#1a1a1a', grid: { stroke: '#e1e6ec' } }, { stroke: '#1a1a1a', grid: { stroke: '#e1e6ec' }, label: spec.yLabel, size: 70 }],
     series: [{ label: xName }, ...spec.series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, points: { show: true, size: 5 }, spanGaps: false }))],
   };

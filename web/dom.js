@@ -43,7 +43,7 @@ export const uid = (prefix) => `${prefix}-${++ids}`;
  */
 export function section(title, ...children) {
   const id = uid('s');
-  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), ...children);
+  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), .../** @type {any[]} */ (children));
 }
 
 /**

@@ -23,9 +23,9 @@ export function toHex(bytes) {
   return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** @param {...Uint8Array} parts @returns {Uint8Array} */
+/** @param {...Uint8Array} parts @returns {Uint8Array<ArrayBuffer>} */
 function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  const out = new Uint8Array(new ArrayBuffer(parts.reduce((n, p) => n + p.length, 0)));
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }
   return out;
@@ -88,14 +88,14 @@ export async function verifyCheckpoint(note, verifierKey, origin) {
   if (!/^(0|[1-9][0-9]*)$/.test(lines[1])) throw new Error('cannot verify checkpoint: bad size line');
   const root = fromBase64(lines[2]);
   if (root.length !== 32) throw new Error('cannot verify checkpoint: bad root line');
-  const pub = await subtle.importKey('raw', key.publicKey, { name: 'Ed25519' }, false, ['verify']);
+  const pub = await subtle.importKey('raw', key.publicKey.slice(), { name: 'Ed25519' }, false, ['verify']);
   let verified = false;
   for (const line of note.slice(split + 2).split('\n').filter((l) => l.length > 0)) {
     const s = /^\u2014 (\S+) (\S+)$/u.exec(line);
     if (!s || s[1] !== key.name) continue;
     const raw = fromBase64(s[2]);
     if (raw.length !== 68 || new DataView(raw.buffer).getUint32(0, false) !== key.keyId) continue;
-    if (!(await subtle.verify({ name: 'Ed25519' }, pub, raw.subarray(4), enc.encode(text)))) throw new Error('cannot verify checkpoint: the signature does not verify');
+    if (!(await subtle.verify({ name: 'Ed25519' }, pub, raw.slice(4), enc.encode(text)))) throw new Error('cannot verify checkpoint: the signature does not verify');
     verified = true;
   }
   if (!verified) throw new Error('cannot verify checkpoint: no signature by the pinned key');

@@ -285,7 +285,7 @@ test('the console: each role logs in and walks its main flow in chromium', { tim
   assert.match(head['content-type'] ?? '', /^text\/javascript/);
   assert.match(head['content-security-policy'] ?? '', /default-src 'none'; script-src 'self'/);
   assert.equal(head['x-content-type-options'], 'nosniff');
-  for (const bad of ['/console/../package.json', '/console/%2e%2e/package.json', '/console/pages/../../package.json', '/console/.hidden', '/console/verify.ts']) {
+  for (const bad of ['/console/../package.json', '/console/%2e%2e/package.json', '/console/pages/../../package.json', '/console/.hidden', '/console/tsconfig.json', '/console/vendor/uPlot.esm.d.ts']) {
     assert.equal((await call(base, { ca }, 'GET', bad)).status, 404, bad);
   }
   t.diagnostic(`screenshots in ${shots}`);

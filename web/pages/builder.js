@@ -111,7 +111,7 @@ export async function jobPage(id) {
     head.replaceChildren(kv([
       ['State', badge(j.state, stateTone(j.state))], ['Progress', progressBar(j.progress, `progress of job ${j.id}`)],
       ['Dataset', j.dataset], ['Federation', j.federation], ['Features', j.features.join(', ') + (j.label ? ' and the label' : '')],
-      ['Records', int(j.records)], ['Submitted', when(j.createdAt)], ['Reveal deadline', when(j.deadline)], ...(j.error ? [['Error', h('span', { class: 'bad' }, j.error)]] : []),
+      ['Records', int(j.records)], ['Submitted', when(j.createdAt)], ['Reveal deadline', when(j.deadline)], ...(j.error ? [/** @type {[string, unknown]} */ (['Error', h('span', { class: 'bad' }, j.error)])] : []),
     ]));
     details.replaceChildren(
       table('Approvals by plant', [{ label: 'Plant', cell: (p) => p }, { label: 'Approved', cell: (p) => (j.approvals.includes(p) ? badge('approved', 'ok') : badge('waiting', 'warn')) }], j.plants),
