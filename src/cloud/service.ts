@@ -148,8 +148,10 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
   const record = async (kind: LogEvent['kind'], actor: string, tenant: string, subject: string, payload: string, details: LogEvent['details']): Promise<void> => {
     await log!.append([{ kind, time: new Date().toISOString(), actor, tenant, subject, payloadHash: hashPayload(new TextEncoder().encode(payload)), details }]);
   };
+  // Subject `federation:<id>:<round>`: with '/' separators, "federation/mills/combine" is a 24-character
+  // run of [A-Za-z0-9/] and the log refuses it as key-like (src/trust/events.ts).
   const ceremonyAudit = async (a: CeremonyAudit): Promise<void> =>
-    record('key_ceremony', a.member === 'cloud' ? 'cloud' : `keyholder.${a.member}`, a.member === 'cloud' ? 'cloud' : a.member, `federation/${a.federation}/${a.round}`, a.hash, { ceremony: a.federation, step: a.step });
+    record('key_ceremony', a.member === 'cloud' ? 'cloud' : `keyholder.${a.member}`, a.member === 'cloud' ? 'cloud' : a.member, `federation:${a.federation}:${a.round}`, a.hash, { ceremony: a.federation, step: a.step });
   const jobAudit = async (a: JobAudit): Promise<void> => {
     if ('share' in a) await record('decryption_share', `keyholder.${a.actor}`, a.tenant, `job/${a.job}`, a.share, { round: a.job, ciphertext: a.share });
     else await record('job', a.actor, a.tenant, `job/${a.job}`, a.job, { dataset: a.dataset, state: a.state });

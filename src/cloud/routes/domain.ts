@@ -115,7 +115,9 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
     const federationView = async (f: FederationRecord): Promise<Static<typeof Federation>> => {
       const keys = f.threshold < f.members.length ? await federations.dealKeys(f.id) : new Map<string, string>();
       const members = f.members.map((m) => ({ ...m, ...(keys.has(m.tenant) ? { dealKey: keys.get(m.tenant)! } : {}) }));
-      return { ...f, members, missing: (await federations.status(f.id)).missing };
+      // The round and who is missing from one read (the round may advance between two).
+      const { round, missing } = await federations.status(f.id);
+      return { ...f, round, members, missing };
     };
 
     app.post('/v1/tenants/:tenant/federations', {

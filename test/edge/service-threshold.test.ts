@@ -1,0 +1,207 @@
+/**
+ * A 3-of-4 federation end to end over HTTPS: a `hedge cloud start` process, three plants'
+ * gateways (`startEdge`, client certificates) and the builder's key holder (bearer token, the
+ * same `ceremonyTurn` as `hedge federation join`). The gateways run every ceremony round on their
+ * own — pk, rlk1, rlk2, then kex, deal (shares sealed to each receiver), combine — and upload. Then
+ * plant H's gateway goes offline. The builder submits a job, the three admins approve it, and the
+ * reveal goes to the active set of t = 3 (the builder, plants L and M): the builder's result is
+ * exactly the plaintext moments of every row uploaded, plant H's included, without plant H.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gatewayKey } from '../cloud/_fixtures.ts';
+import { call, kill, ok, startServer, type Identity, type Server } from '../cloud/_https.ts';
+import { SealEngine } from '../../src/he/backend/seal.ts';
+import { preset } from '../../src/he/params.ts';
+import { sumRevealInput } from '../../src/he/mhe/sum-input.ts';
+import { decodePartial } from '../../src/compute/partial.ts';
+import type { JobPlan } from '../../src/compute/plan.ts';
+import { computeMoments } from '../../src/models/moments.ts';
+import { createSchema, quantiseDataset } from '../../src/models/schema.ts';
+import { CUSTODY_KDF_MIN } from '../../src/edge/custody.ts';
+import { ceremonyTurn, keyHolderFederation, revealAsk } from '../../src/edge/ceremony.ts';
+import { CloudClient } from '../../src/edge/cloud-client.ts';
+import { KeyHolder, jobPlanDigest } from '../../src/edge/keyholder.ts';
+import { loadEdgeConfig } from '../../src/edge/config.ts';
+import { startEdge, type EdgeServiceEvent, type RunningEdge } from '../../src/edge/service.ts';
+
+const AI4I = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/ai4i2020.csv');
+const PLANTS = [{ tenant: 'plant-l', type: 'L' }, { tenant: 'plant-m', type: 'M' }, { tenant: 'plant-h', type: 'H' }];
+const ROWS = 300;
+const PASSWORD = 'correct horse battery staple';
+const PRESET = 'TEST_INSECURE_BGV_2048';
+const FEATURES = [
+  { name: 'air_temperature', column: 3, lo: 295, hi: 305, unit: 'K' },
+  { name: 'rotational_speed', column: 5, lo: 1100, hi: 2900, unit: 'rpm' },
+  { name: 'torque', column: 6, lo: 0, hi: 80, unit: 'Nm' },
+];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function policyYaml(): string {
+  return [
+    'version: 1', 'machineIds:', '  keyFile: pseudonym.key', 'minBatchSize: 50', 'signals:',
+    ...FEATURES.flatMap((f) => [`  ${f.name}:`, '    classification: internal', '    share: true', `    unit: ${f.unit}`, `    range: { lo: ${f.lo}, hi: ${f.hi} }`, '    outOfRange: reject']),
+    '',
+  ].join('\n');
+}
+
+test('3-of-4 over HTTPS: gateways deal sealed shares on their own; a reveal without one plant is exact', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-edge-threshold-'));
+  const users = path.join(dir, 'users.json');
+  writeFileSync(users, JSON.stringify([
+    { username: 'alice', password: PASSWORD, roles: [{ role: 'machine_builder', tenant: 'builder' }] },
+    ...PLANTS.map((p) => ({ username: `admin-${p.tenant}`, password: PASSWORD, roles: [{ role: 'plant_admin', tenant: p.tenant }] })),
+  ]));
+  const engine = await SealEngine.create(preset(PRESET, { allowInsecure: true }));
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const edges: RunningEdge[] = [];
+  const events: { tenant: string; event: EdgeServiceEvent }[] = [];
+  let server: Server | undefined;
+  let builder: KeyHolder | undefined;
+  try {
+    server = await startServer(path.join(dir, 'cloud'), port, users, ['--allow-insecure-params']);
+    const base = server.url;
+    const caFile = path.join(dir, 'cloud', 'ca.pem');
+    const ca = readFileSync(caFile, 'utf8');
+    const login = async (username: string): Promise<Identity> => ({ ca, token: (await ok(call(base, { ca }, 'POST', '/v1/auth/token', { username, password: PASSWORD }))).json<{ accessToken: string }>().accessToken });
+    const alice = await login('alice');
+
+    const members = [...PLANTS.map((p) => ({ tenant: p.tenant, role: 'plant' })), { tenant: 'builder', role: 'builder' }];
+    const created = (await ok(call(base, alice, 'POST', '/v1/tenants/builder/federations', { id: 'mills', preset: PRESET, members, guards: { minPlants: 3, minRecords: 600 }, threshold: 3 }), 201))
+      .json<{ threshold: number; members: { tenant: string; point: number }[] }>();
+    assert.equal(created.threshold, 3);
+    assert.deepEqual(created.members.map((m) => [m.tenant, m.point]), [['plant-l', 1], ['plant-m', 2], ['plant-h', 3], ['builder', 4]]);
+    const schemaLiteral = { features: FEATURES.map(({ name, lo, hi, unit }) => ({ name, lo, hi, unit })) };
+    const schema = createSchema(schemaLiteral);
+
+    const lines = readFileSync(AI4I, 'utf8').trim().split('\n');
+    const allRows: number[][] = [];
+    for (const p of PLANTS) {
+      const pdir = path.join(dir, p.tenant);
+      mkdirSync(pdir);
+      const admin = await login(`admin-${p.tenant}`);
+      const { token } = (await ok(call(base, admin, 'POST', `/v1/tenants/${p.tenant}/enrolments`, { gateway: 'gw-1' }), 201)).json<{ token: string }>();
+      const key = await gatewayKey();
+      const { certificate } = (await ok(call(base, { ca }, 'POST', '/v1/enrol', { token, csr: key.csr }), 201)).json<{ certificate: string }>();
+      writeFileSync(path.join(pdir, 'gateway.pem'), certificate);
+      writeFileSync(path.join(pdir, 'gateway.key'), key.privateKeyPem, { mode: 0o600 });
+      const mine = lines.slice(1).filter((l) => l.split(',')[2] === p.type).slice(0, ROWS);
+      allRows.push(...mine.map((l) => FEATURES.map((f) => Number(l.split(',')[f.column]))));
+      writeFileSync(path.join(pdir, 'rows.csv'), [lines[0], ...mine].join('\n') + '\n');
+      writeFileSync(path.join(pdir, 'policy.yaml'), policyYaml());
+      writeFileSync(path.join(pdir, 'pseudonym.key'), randomBytes(32).toString('hex'), { mode: 0o600 });
+      writeFileSync(path.join(pdir, 'custody.key'), randomBytes(32), { mode: 0o600 });
+      writeFileSync(path.join(pdir, 'schema.json'), JSON.stringify(schemaLiteral));
+      await KeyHolder.init(path.join(pdir, 'state', 'keyholder'), engine, { keyFile: path.join(pdir, 'custody.key') }, { kdf: CUSTODY_KDF_MIN });
+      writeFileSync(path.join(pdir, 'gateway.yaml'), [
+        'version: 1', `tenant: ${p.tenant}`, 'federation: mills', 'stateDir: state', 'allowInsecureParams: true', 'sealIntervalMs: 100',
+        'cloud:', `  url: ${base}`, `  ca: ${caFile}`, '  cert: gateway.pem', '  key: gateway.key', '  pollMs: 150',
+        'policy: policy.yaml',
+        'keyHolder:', '  custody: { keyFile: custody.key }', '  policy: { minPlants: 3, minRecords: 600, maxRevealsPerDay: 5 }',
+        'connectors:', '  - kind: csv', '    path: rows.csv', '    layout: ai4i', `    machineId: ${p.type.toLowerCase()}-mill`, '    stepMs: 1000',
+        'datasets:', '  - id: mills', '    schema: schema.json', '    source: samples', '    batchSize: 150', '',
+      ].join('\n'));
+      edges.push(await startEdge(await loadEdgeConfig(path.join(pdir, 'gateway.yaml')), { onEvent: (event) => events.push({ tenant: p.tenant, event }) }));
+    }
+
+    // The builder's key holder takes its turns as `hedge federation join` does.
+    const cloud = new CloudClient({ url: base, tenant: 'builder', tls: { ca }, token: alice.token! });
+    const bdir = path.join(dir, 'builder');
+    writeFileSync(path.join(dir, 'builder.key'), randomBytes(32), { mode: 0o600 });
+    const unlock = { keyFile: path.join(dir, 'builder.key') };
+    await KeyHolder.init(bdir, engine, unlock, { kdf: CUSTODY_KDF_MIN });
+    const policy = { minPlants: 3, minRecords: 600, maxRevealsPerDay: 5 };
+    const first = await cloud.federation('mills');
+    builder = await KeyHolder.open({ dir: bdir, engine, unlock, policy, federation: keyHolderFederation(first, 'builder') });
+    const rounds: string[] = [];
+    await until('the ceremony', async () => {
+      const f = await cloud.federation('mills');
+      if (f.round === 'ready') return true;
+      const turn = await ceremonyTurn(builder!, cloud, f);
+      if (turn !== undefined) rounds.push(turn.round);
+      return undefined;
+    });
+    assert.deepEqual(rounds, ['pk', 'rlk1', 'rlk2', 'kex', 'deal', 'combine']);
+    for (const p of PLANTS) {
+      const joined = events.filter((e) => e.tenant === p.tenant && e.event.kind === 'ceremony').map((e) => (e.event as { round: string }).round);
+      assert.deepEqual(joined, ['pk', 'rlk1', 'rlk2', 'kex', 'deal', 'combine'], `${p.tenant} joined every round on its own`);
+    }
+    const f = await cloud.federation('mills');
+    assert.ok(f.members.every((m) => /^[0-9a-f]{64}$/.test(m.dealKey ?? '')), 'every key-agreement key is shown');
+    // A gateway reads only the shares dealt to its own tenant.
+    const gatewayL = { ca, cert: readFileSync(path.join(dir, 'plant-l', 'gateway.pem'), 'utf8'), key: readFileSync(path.join(dir, 'plant-l', 'gateway.key'), 'utf8') };
+    await ok(call(base, gatewayL, 'GET', '/v1/tenants/plant-l/federations/mills/deal'));
+    await ok(call(base, gatewayL, 'GET', '/v1/tenants/plant-m/federations/mills/deal'), 403);
+
+    // The builder's receiver key (in its custody), the dataset, the uploads.
+    const receiver = builder.receiverKey();
+    await ok(call(base, alice, 'PUT', '/v1/tenants/builder/federations/mills/receiver-key', receiver));
+    builder.close();
+    builder = await KeyHolder.open({ dir: bdir, engine, unlock, policy, federation: { ...keyHolderFederation(f, 'builder'), receiver } });
+    await ok(call(base, alice, 'POST', '/v1/tenants/builder/datasets', { id: 'mills', federation: 'mills', schema: schemaLiteral, retentionDays: 30 }), 201);
+    await Promise.all(edges.map((e) => e.ready));
+    await Promise.all(edges.map((e) => e.flush()));
+    for (const e of edges) assert.equal(e.metrics().uploader.sentBatches, ROWS / 150);
+
+    // Plant H's gateway goes offline; its admin still approves through the cloud.
+    await edges[2].stop();
+    const job = (await ok(call(base, alice, 'POST', '/v1/tenants/builder/jobs', { id: 'job-1', federation: 'mills', dataset: 'mills', spec: { features: FEATURES.map((x) => x.name), label: false } }), 201)).json<{ records: number }>();
+    assert.equal(job.records, PLANTS.length * ROWS);
+    const jobState = async () => (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1'))).json<{ state: string; shares: string[]; activeSet?: string[]; attempt?: number }>();
+    await until('the job to compute', async () => ((await jobState()).state === 'computed' ? true : undefined));
+    for (const p of PLANTS) await ok(call(base, await login(`admin-${p.tenant}`), 'POST', `/v1/tenants/${p.tenant}/jobs/job-1/approvals`));
+    const opened = await jobState();
+    assert.equal(opened.state, 'revealing');
+    assert.deepEqual(opened.activeSet, ['builder', 'plant-l', 'plant-m']);
+    for (const i of [0, 1]) {
+      const { planDigest } = await edges[i].reviewJob('job-1');
+      edges[i].approveJob({ jobId: 'job-1', planDigest, approvedBy: `admin-${PLANTS[i].tenant}` });
+    }
+    await until('the two gateways\' shares', async () => ((await jobState()).shares.length === 2 ? true : undefined));
+    assert.equal((await jobState()).state, 'revealing', 'two of three shares are not combined');
+
+    // The builder's share, as `hedge job reveal` makes it.
+    const plan = await cloud.plan('job-1');
+    builder.approve({ jobId: 'job-1', planDigest: jobPlanDigest(plan), approvedBy: 'builder:alice' });
+    const request = await cloud.revealRequest('job-1');
+    assert.equal(request.parties, 3);
+    const ask = revealAsk(request, 'builder')!;
+    assert.deepEqual(ask.share.activeSet, [4, 1, 2]);
+    const accs = decodePartial(engine, await cloud.aggregate('job-1'), request.plan.aggregation.stats.length);
+    const share = builder.revealShare({ jobId: 'job-1', plan: request.plan, input: sumRevealInput(engine, accs), receiver, ...ask.share });
+    for (const ct of accs) ct[Symbol.dispose]();
+    await cloud.postRevealShare('job-1', share, ask.attempt);
+    const done = await jobState();
+    assert.equal(done.state, 'revealed');
+    assert.deepEqual(done.shares, ['builder', 'plant-l', 'plant-m']);
+
+    const moments = builder.openResult(schema, (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1/plan'))).json<JobPlan>(), await cloud.result('job-1'));
+    assert.deepEqual(moments, computeMoments(schema, quantiseDataset(schema, allRows)), 'every row, plant H\'s included');
+    for (const e of edges.slice(0, 2)) await until('the gateway to note its share', async () => (e.metrics().revealed.includes('job-1') ? true : undefined), 10_000);
+    assert.deepEqual(events.filter((e) => e.event.kind === 'error' || e.event.kind === 'refusal').map((e) => `${e.tenant}: ${e.event.kind === 'error' ? e.event.error.message : (e.event as { message: string }).message}`), []);
+  } catch (e) {
+    for (const x of events) if (x.event.kind === 'error') console.error(x.tenant, x.event.error.message);
+    throw e;
+  } finally {
+    builder?.close();
+    await Promise.allSettled(edges.map((e) => e.stop()));
+    if (server) await kill(server);
+    engine[Symbol.dispose]();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
