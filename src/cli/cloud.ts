@@ -64,10 +64,11 @@ export function registerCloudCommand(program: Command): void {
     .option('--partition-batches <n>', 'batches per queued partition (--workers queue)', int('--partition-batches', 1, 1_000_000), 8)
     .option('--bootstrap <file>', 'JSON list of local users and their roles to create at start')
     .option('--allow-insecure-params', 'serve TEST_INSECURE_* parameter presets (tests only)')
+    .option('--reveal-attempt-seconds <n>', 't-of-n: how long the active set of a reveal attempt has to answer before a new one is chosen', int('--reveal-attempt-seconds', 1, 30 * 86_400), 3600)
     .option('--openlineage-url <url>', 'send every job\'s OpenLineage run events to this backend (POST <url>/api/v1/lineage; key in $OPENLINEAGE_API_KEY)')
-    .action(async (opts: { dataDir: string; host: string; port: number; databaseUrl?: string; lake?: string; threads: number; workers: string; partitionBatches: number; bootstrap?: string; allowInsecureParams?: boolean; openlineageUrl?: string }) => {
+    .action(async (opts: { dataDir: string; host: string; port: number; databaseUrl?: string; lake?: string; threads: number; workers: string; partitionBatches: number; bootstrap?: string; allowInsecureParams?: boolean; openlineageUrl?: string; revealAttemptSeconds: number }) => {
       const running = await startHedgeCloud({
-        dataDir: opts.dataDir, host: opts.host, port: opts.port, lakeDir: opts.lake, threads: opts.threads, allowInsecure: opts.allowInsecureParams === true,
+        dataDir: opts.dataDir, host: opts.host, port: opts.port, lakeDir: opts.lake, threads: opts.threads, allowInsecure: opts.allowInsecureParams === true, revealAttemptMs: opts.revealAttemptSeconds * 1000,
         workers: opts.workers as 'embedded' | 'queue', partitionBatches: opts.partitionBatches,
         ...(opts.databaseUrl === undefined ? {} : { databaseUrl: opts.databaseUrl }),
         ...(opts.openlineageUrl === undefined ? {} : { openLineage: { url: opts.openlineageUrl, ...(process.env.OPENLINEAGE_API_KEY ? { apiKey: process.env.OPENLINEAGE_API_KEY } : {}) } }),

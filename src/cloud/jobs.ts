@@ -287,7 +287,12 @@ export class Jobs {
    * @throws {CloudError} `CLOUD_ERR_NOT_FOUND`
    */
   async get(id: string): Promise<JobRecord> {
-    const r = await this.#row(id);
+    let r = await this.#row(id);
+    // t-of-n: any read of a revealing job moves a reveal whose attempt ran out on (no timer needed).
+    if (r.state === 'revealing') {
+      await this.#refreshAttempt(id);
+      r = await this.#row(id);
+    }
     const approvals = (await this.#o.sql.query<{ plant: string }>('SELECT plant FROM cloud_job_approval WHERE job = $1 ORDER BY plant', [id])).map((x) => x.plant);
     const current = await this.#attempt(id);
     const shares = current === undefined

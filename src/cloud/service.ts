@@ -48,6 +48,8 @@ export interface HedgeCloudOptions extends Omit<StartCloudOptions, 'audit' | 'on
   readonly lakeDir?: string;
   /** Worker threads per job (default 2; embedded mode). */
   readonly threads?: number;
+  /** t-of-n: how long a reveal attempt's active set has before a new one is chosen (default an hour; `Jobs.open`'s `revealAttemptMs`). */
+  readonly revealAttemptMs?: number;
   /**
    * Where jobs are aggregated: `'embedded'` (default), on `threads` worker threads in this
    * process; `'queue'` (server mode), as partitions on a pg-boss queue in the PostgreSQL database
@@ -192,7 +194,10 @@ export async function startHedgeCloud(options: HedgeCloudOptions): Promise<Hedge
       routes: [...(options.app?.routes ?? []), domainRoutes(async (ctx) => {
         const lake = await Lake.open({ sql: ctx.db, blobs });
         const federations = await Federations.open({ sql: ctx.db, blobs, engine, audit: ceremonyAudit });
-        const jobs = await Jobs.open({ sql: ctx.db, blobs, lake, federations, engine, threads: options.threads ?? 2, ...(aggregator === undefined ? {} : { aggregator }), audit: jobAudit });
+        const jobs = await Jobs.open({
+          sql: ctx.db, blobs, lake, federations, engine, threads: options.threads ?? 2, ...(aggregator === undefined ? {} : { aggregator }), audit: jobAudit,
+          ...(options.revealAttemptMs === undefined ? {} : { revealAttemptMs: options.revealAttemptMs }),
+        });
         services = { lake, federations, jobs };
         await ctx.db.query(`CREATE TABLE IF NOT EXISTS cloud_activation_report (
           tenant text NOT NULL, model text NOT NULL, seq integer NOT NULL, payload_hash text NOT NULL, received_at timestamptz NOT NULL,

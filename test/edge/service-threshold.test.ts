@@ -3,9 +3,12 @@
  * gateways (`startEdge`, client certificates) and the builder's key holder (bearer token, the
  * same `ceremonyTurn` as `hedge federation join`). The gateways run every ceremony round on their
  * own — pk, rlk1, rlk2, then kex, deal (shares sealed to each receiver), combine — and upload. Then
- * plant H's gateway goes offline. The builder submits a job, the three admins approve it, and the
- * reveal goes to the active set of t = 3 (the builder, plants L and M): the builder's result is
- * exactly the plaintext moments of every row uploaded, plant H's included, without plant H.
+ * plant H's gateway goes offline. The builder submits a job and the three admins approve it, plant
+ * H's first: the reveal's first active set of t = 3 is the builder, plants H and L. Plant L and the
+ * builder answer; plant H cannot. After the attempt's deadline (`--reveal-attempt-seconds`) the
+ * cloud asks the builder, plants L and M; the gateways answer the new attempt on their own, and the
+ * builder's result is exactly the plaintext moments of every row uploaded, plant H's included,
+ * without plant H's key holder.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,7 +77,7 @@ test('3-of-4 over HTTPS: gateways deal sealed shares on their own; a reveal with
   let server: Server | undefined;
   let builder: KeyHolder | undefined;
   try {
-    server = await startServer(path.join(dir, 'cloud'), port, users, ['--allow-insecure-params']);
+    server = await startServer(path.join(dir, 'cloud'), port, users, ['--allow-insecure-params', '--reveal-attempt-seconds', '8']);
     const base = server.url;
     const caFile = path.join(dir, 'cloud', 'ca.pem');
     const ca = readFileSync(caFile, 'utf8');
@@ -164,28 +167,42 @@ test('3-of-4 over HTTPS: gateways deal sealed shares on their own; a reveal with
     assert.equal(job.records, PLANTS.length * ROWS);
     const jobState = async () => (await ok(call(base, alice, 'GET', '/v1/tenants/builder/jobs/job-1'))).json<{ state: string; shares: string[]; activeSet?: string[]; attempt?: number }>();
     await until('the job to compute', async () => ((await jobState()).state === 'computed' ? true : undefined));
-    for (const p of PLANTS) await ok(call(base, await login(`admin-${p.tenant}`), 'POST', `/v1/tenants/${p.tenant}/jobs/job-1/approvals`));
-    const opened = await jobState();
-    assert.equal(opened.state, 'revealing');
-    assert.deepEqual(opened.activeSet, ['builder', 'plant-l', 'plant-m']);
+    // The admins of L and M approve at their gateways; then all three through the cloud, plant H's first.
     for (const i of [0, 1]) {
       const { planDigest } = await edges[i].reviewJob('job-1');
       edges[i].approveJob({ jobId: 'job-1', planDigest, approvedBy: `admin-${PLANTS[i].tenant}` });
     }
-    await until('the two gateways\' shares', async () => ((await jobState()).shares.length === 2 ? true : undefined));
-    assert.equal((await jobState()).state, 'revealing', 'two of three shares are not combined');
-
-    // The builder's share, as `hedge job reveal` makes it.
     const plan = await cloud.plan('job-1');
     builder.approve({ jobId: 'job-1', planDigest: jobPlanDigest(plan), approvedBy: 'builder:alice' });
-    const request = await cloud.revealRequest('job-1');
-    assert.equal(request.parties, 3);
-    const ask = revealAsk(request, 'builder')!;
-    assert.deepEqual(ask.share.activeSet, [4, 1, 2]);
-    const accs = decodePartial(engine, await cloud.aggregate('job-1'), request.plan.aggregation.stats.length);
-    const share = builder.revealShare({ jobId: 'job-1', plan: request.plan, input: sumRevealInput(engine, accs), receiver, ...ask.share });
-    for (const ct of accs) ct[Symbol.dispose]();
-    await cloud.postRevealShare('job-1', share, ask.attempt);
+    for (const p of [PLANTS[2], PLANTS[0], PLANTS[1]]) await ok(call(base, await login(`admin-${p.tenant}`), 'POST', `/v1/tenants/${p.tenant}/jobs/job-1/approvals`));
+    const opened = await jobState();
+    assert.equal(opened.state, 'revealing');
+    assert.deepEqual([opened.attempt, opened.activeSet], [1, ['builder', 'plant-h', 'plant-l']], 'the receiver, then the plants in approval order');
+
+    // The builder's turn, as `hedge job reveal` takes it.
+    const builderTurn = async (): Promise<{ attempt: number; share: Uint8Array }> => {
+      const request = await cloud.revealRequest('job-1');
+      assert.equal(request.parties, 3);
+      const ask = revealAsk(request, 'builder')!;
+      const accs = decodePartial(engine, await cloud.aggregate('job-1'), request.plan.aggregation.stats.length);
+      const share = builder!.revealShare({ jobId: 'job-1', plan: request.plan, input: sumRevealInput(engine, accs), receiver, ...ask.share });
+      for (const ct of accs) ct[Symbol.dispose]();
+      await cloud.postRevealShare('job-1', share, ask.attempt);
+      return { attempt: ask.attempt!, share };
+    };
+    const firstShare = await builderTurn();
+    assert.equal(firstShare.attempt, 1);
+    await until('plant L\'s share of attempt 1', async () => ((await jobState()).shares.includes('plant-l') ? true : undefined));
+    const waiting = await jobState();
+    assert.deepEqual([waiting.state, waiting.attempt, waiting.shares], ['revealing', 1, ['builder', 'plant-l']], 'plant M is not asked; two of three shares are not combined');
+
+    // Plant H never answers: after the deadline, a new active set without it; the gateways answer it on their own.
+    const second = await until('attempt 2', async () => ((await jobState()).attempt === 2 ? jobState() : undefined), 30_000);
+    assert.deepEqual(second.activeSet, ['builder', 'plant-l', 'plant-m']);
+    await until('the gateways\' shares of attempt 2', async () => ((await jobState()).shares.length === 2 ? true : undefined));
+    const again = await builderTurn();
+    assert.equal(again.attempt, 2);
+    assert.notDeepEqual(again.share, firstShare.share, 'another active set: another λ, another share');
     const done = await jobState();
     assert.equal(done.state, 'revealed');
     assert.deepEqual(done.shares, ['builder', 'plant-l', 'plant-m']);
