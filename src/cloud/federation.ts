@@ -257,10 +257,11 @@ export class Federations {
       return { status: 'duplicate', round: f.round };
     }
     if (f.round !== round) throw new CloudError(CLOUD_ERR.STATE, `cannot ${op}: the ceremony is at round ${f.round}`);
+    let dealt: { to: string; point: number; sealed: string }[] = [];
     if (round === 'kex') {
       if (bytes.length !== 32 || bytes.every((b) => b === 0)) throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: a key-agreement key is 32 bytes (X25519), got ${bytes.length}`);
     } else if (round === 'deal') {
-      await this.#storeDeal(op, f, member, bytes);
+      dealt = await this.#checkDeal(op, f, member, bytes);
     } else if (round === 'combine') {
       if (!Buffer.from(bytes).equals(createHash('sha256').update(await this.dealFor(id, member)).digest())) {
         throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: the acknowledgement is not the SHA-256 of the shares dealt to ${member}`);
@@ -275,18 +276,27 @@ export class Federations {
       }
     }
     await this.#blobs.put(bytes);
-    const inserted = await this.#sql.query(
-      'INSERT INTO cloud_ceremony_share (federation, round, member, share, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING member',
-      [id, round, member, hash, this.#now()],
-    );
-    if (inserted.length === 0) return this.submitShare(id, member, round, bytes);
+    // One transaction: a deal's sealed shares are stored with the message that carries them, never apart.
+    const inserted = await this.#sql.transaction(async (tx) => {
+      const rows = await tx.query(
+        'INSERT INTO cloud_ceremony_share (federation, round, member, share, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING member',
+        [id, round, member, hash, this.#now()],
+      );
+      if (rows.length > 0) {
+        for (const d of dealt) {
+          await tx.query('INSERT INTO cloud_deal_share (federation, sender, receiver, point, sealed) VALUES ($1, $2, $3, $4, $5)', [id, member, d.to, d.point, d.sealed]);
+        }
+      }
+      return rows.length > 0;
+    });
+    if (!inserted) return this.submitShare(id, member, round, bytes);
     await this.#audit({ federation: id, member, step: 'public_share', round, hash });
     const now = await this.#advance(id);
     return { status: 'accepted', round: now };
   }
 
-  /** Checks a deal bundle and stores each sealed share per (from, to), before the deal is recorded. */
-  async #storeDeal(op: string, f: FederationRecord, member: string, bytes: Uint8Array): Promise<void> {
+  /** Checks a deal bundle and stores each sealed share's bytes; returns the rows to record per (from, to). */
+  async #checkDeal(op: string, f: FederationRecord, member: string, bytes: Uint8Array): Promise<{ to: string; point: number; sealed: string }[]> {
     let bundle: SealedShare[];
     try {
       bundle = DealBundleCodec.fromBytes(bytes);
@@ -303,13 +313,9 @@ export class Federations {
       seen.add(s.to);
     }
     if (seen.size !== others.length) throw new CloudError(CLOUD_ERR.VALIDATION, `cannot ${op}: the deal addresses ${seen.size} of the ${others.length} other members`);
-    for (const s of bundle) {
-      const hash = await this.#blobs.put(DealBundleCodec.toBytes([s]));
-      await this.#sql.query(
-        'INSERT INTO cloud_deal_share (federation, sender, receiver, point, sealed) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (federation, sender, receiver) DO UPDATE SET point = EXCLUDED.point, sealed = EXCLUDED.sealed',
-        [f.id, member, s.to, s.point, hash],
-      );
-    }
+    const out: { to: string; point: number; sealed: string }[] = [];
+    for (const s of bundle) out.push({ to: s.to, point: s.point, sealed: await this.#blobs.put(DealBundleCodec.toBytes([s])) });
+    return out;
   }
 
   /**
