@@ -237,6 +237,8 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
   const refused = new Set<string>();
   /** Jobs this gateway has nothing more to do for (revealed, or its additive share posted). */
   const finished = new Set<string>();
+  /** Jobs this gateway has nothing more to do for (revealed, or its additive share posted). */
+  const finished = new Set<string>();
   let stopped = false;
   let pollTimer: NodeJS.Timeout | undefined;
   let sealTimer: NodeJS.Timeout | undefined;
@@ -388,6 +390,10 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
       // Additive: one share per job. t-of-n: a share per attempt whose active set holds this plant.
       if (job.state === 'revealed' || (job.attempt === undefined && job.shares.includes(config.tenant))) {
         if (job.shares.includes(config.tenant)) revealed.add(jobId);
+        finished.add(jobId);
+        continue;
+      }
+      if (job.state === 'failed' || job.state === 'cancelled' || job.state === 'expired') {
         finished.add(jobId);
         continue;
       }
