@@ -8,7 +8,6 @@
  * the same attempt gets the stored share), stale attempts and members outside the set are
  * refused, fewer than t shares are never combined, and the result is exactly the plaintext moments.
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -18,7 +17,8 @@ import { CloudError } from '../../src/cloud/errors.ts';
 import { Federations, type CeremonyAudit } from '../../src/cloud/federation.ts';
 import { Jobs, type JobAudit } from '../../src/cloud/jobs.ts';
 import { Lake } from '../../src/cloud/lake.ts';
-import { openSql } from '../../src/trust/storage/sql.ts';
+import type { SqlClient } from '../../src/trust/storage/sql.ts';
+import { onBothDatabases } from '../trust/_postgres.ts';
 import { sealBatch } from '../../src/compute/batch.ts';
 import { decodePartial } from '../../src/compute/partial.ts';
 import { combineForReceiver, receiveMoments } from '../../src/compute/reveal.ts';
@@ -40,7 +40,7 @@ const TENANTS = MEMBERS.map((m) => m.tenant);
 const SCHEMA = { features: [{ name: 'speed', lo: 0, hi: 3000 }, { name: 'torque', lo: 0, hi: 80 }], label: { kind: 'continuous', name: 'wear', lo: 0, hi: 260 } };
 const MATERIAL = { 'public-key': 'publicKey', 'relin-round1': 'relinRound1', 'relin-keys': 'relinKeys', 'receiver-key': 'receiverKey' } as const;
 
-test('3-of-4 through the cloud: sealed deal, active sets, a new set after a deadline, exact result', { timeout: 120_000 }, async () => {
+async function exercise(sql: SqlClient): Promise<void> {
   const kf = await keyHolders(4, { minPlants: 3, minRecords: 100, maxRevealsPerDay: 10 });
   const { engine } = kf;
   const engineOf = async (name: string) => {
@@ -48,7 +48,6 @@ test('3-of-4 through the cloud: sealed deal, active sets, a new set after a dead
     return engine;
   };
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-threshold-'));
-  const sql = await openSql({ databaseUrl: null });
   const now = { value: new Date('2026-05-01T00:00:00Z') };
   const ceremonyLog: CeremonyAudit[] = [];
   const jobLog: JobAudit[] = [];
@@ -217,8 +216,9 @@ test('3-of-4 through the cloud: sealed deal, active sets, a new set after a dead
     assert.equal(jobLog.filter((a) => 'share' in a).length, 5, 'every share received is logged');
   } finally {
     for (const h of holders) h.close();
-    await sql.close();
     rmSync(dir, { recursive: true, force: true });
     kf.cleanup();
   }
-});
+}
+
+onBothDatabases('3-of-4 through the cloud: sealed deal, active sets, a new set after a deadline, exact result', exercise);
