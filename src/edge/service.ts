@@ -237,8 +237,6 @@ export async function startEdge(config: EdgeConfig, options: StartEdgeOptions = 
   const refused = new Set<string>();
   /** Jobs this gateway has nothing more to do for (revealed, or its additive share posted). */
   const finished = new Set<string>();
-  /** Jobs this gateway has nothing more to do for (revealed, or its additive share posted). */
-  const finished = new Set<string>();
   let stopped = false;
   let pollTimer: NodeJS.Timeout | undefined;
   let sealTimer: NodeJS.Timeout | undefined;
