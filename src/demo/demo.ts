@@ -305,7 +305,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
         plant: p.tenant, productType: p.type, rows: byType.get(p.type as typeof PLANT_TYPES[number])!.length, shared: m.policy.samplesOut, rejected: m.policy.samplesRejected,
         batches: m.uploader.sentBatches, ciphertextBytes: m.uploader.sentBytes, signalsShared: FEATURES.map((f) => f.name),
       });
-      say(`2. ${p.tenant}: replayed ${m.policy.samplesIn} rows of type ${p.type} (CSV connector), policy shared ${m.policy.samplesOut}, encrypted ${m.uploader.sentBatches} batches (${mib(m.uploader.sentBytes)}), uploaded over mTLS`);
+      say(`2. ${p.tenant}: replayed ${m.policy.samplesIn} rows of type ${p.type} (CSV connector), policy shared ${m.policy.samplesOut}, encrypted ${m.uploader.sentBatches} batch${m.uploader.sentBatches === 1 ? '' : 'es'} (${mib(m.uploader.sentBytes)}), uploaded over mTLS`);
     }
     phase('ingest');
     const firstCheckpoint = await fetchCheckpoint(auditor, verifierKey);
