@@ -50,6 +50,10 @@ export class Api {
   /**
    * Logs in as a local user (`POST /v1/auth/token`); later calls carry the token.
    * @throws {ApiError} for wrong credentials
+   * @example
+   * ```ts
+   * const builder = await new Api(url, { ca }).login('builder-ada', password);
+   * ```
    */
   async login(username: string, password: string): Promise<this> {
     this.#token = (await this.json<{ accessToken: string }>('POST', '/v1/auth/token', { username, password })).accessToken;
@@ -59,6 +63,10 @@ export class Api {
   /**
    * A call with a JSON answer.
    * @throws {ApiError} when the cloud answers an error status
+   * @example
+   * ```ts
+   * const job = await api.json<{ state: string }>('GET', '/v1/tenants/builder/jobs/job-1');
+   * ```
    */
   async json<T>(method: string, path: string, body?: unknown): Promise<T> {
     const answer = await this.raw(method, path, body);
@@ -68,6 +76,10 @@ export class Api {
   /**
    * A call with any answer (binary bodies go as `application/octet-stream`).
    * @throws {ApiError} when the cloud answers an error status
+   * @example
+   * ```ts
+   * const aggregate = await api.raw('GET', '/v1/tenants/builder/jobs/job-1/aggregate');
+   * ```
    */
   raw(method: string, path: string, body?: unknown): Promise<Buffer> {
     const binary = body instanceof Uint8Array;
@@ -102,7 +114,14 @@ export class Api {
   }
 }
 
-/** Polls `f` every `ms` until it returns a value (not undefined), or throws after `timeoutMs`. */
+/**
+ * Polls `f` every `ms` until it returns a value (not undefined).
+ * @throws Error after `timeoutMs`, naming `what`; whatever `f` throws
+ * @example
+ * ```ts
+ * await until('the job', async () => ((await jobState()) === 'computed' ? true : undefined));
+ * ```
+ */
 export async function until<T>(what: string, f: () => Promise<T | undefined>, timeoutMs = 120_000, ms = 150): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {

@@ -37,6 +37,10 @@ const bytes = (b64: string): Uint8Array => new Uint8Array(Buffer.from(b64, 'base
 /**
  * The latest checkpoint, its signature checked against the pinned key.
  * @throws TrustError when the signature or origin does not verify; Error when the cloud serves another key
+ * @example
+ * ```ts
+ * const earlier = await fetchCheckpoint(auditor, verifierKey); // later: auditLog(auditor, verifierKey, earlier, tenants)
+ * ```
  */
 export async function fetchCheckpoint(api: Api, verifierKey: string): Promise<ServedCheckpoint> {
   const served = await api.json<ServedCheckpoint>('GET', '/v1/log/checkpoint');

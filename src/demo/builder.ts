@@ -78,6 +78,10 @@ export class Builder {
    * Makes the builder's share of each ceremony round the cloud waits for, until the collective
    * keys are ready (the plants' gateways send theirs as they poll).
    * @throws ApiError, or an Error after `timeoutMs`
+   * @example
+   * ```ts
+   * await builder.joinCeremony('ai4i'); // the gateways send their shares as they poll
+   * ```
    */
   async joinCeremony(federation: string, timeoutMs = 120_000): Promise<void> {
     const seed = Buffer.from((await this.api.json<{ seed: string }>('GET', this.#fed(federation))).seed, 'hex');
@@ -108,6 +112,10 @@ export class Builder {
   /**
    * Registers the builder's own public key as the federation's receiver; returns its SHA-256.
    * @throws ApiError (409 when another key is registered)
+   * @example
+   * ```ts
+   * const hash = await builder.registerReceiver('ai4i'); // what plants may pin (keyHolder.receiverKeyHash)
+   * ```
    */
   async registerReceiver(federation: string): Promise<string> {
     const bytes = PublicKeyCodec.toBytes(this.#engine, this.#receiverPk);
@@ -118,6 +126,10 @@ export class Builder {
   /**
    * Waits until the job is in one of `states` (or fails).
    * @throws Error when the job failed, was cancelled or expired, or on timeout
+   * @example
+   * ```ts
+   * const job = await builder.waitJob('failure-classifier', ['computed']);
+   * ```
    */
   async waitJob(jobId: string, states: readonly string[], timeoutMs = 150_000): Promise<JobView> {
     return until(`job ${jobId} to be ${states.join(' or ')}`, async () => {
@@ -131,6 +143,10 @@ export class Builder {
    * The builder's reveal share, made as every key holder makes one: after checking the guards, a
    * single-use share flooded with noise and switched to the registered receiver key.
    * @throws ComputeError `COMPUTE_ERR_GUARD` when the plan is below the guards
+   * @example
+   * ```ts
+   * await builder.revealShare('failure-classifier', 'ai4i', { minPlants: 3, minRecords: 1000 });
+   * ```
    */
   async revealShare(jobId: string, federation: string, guards: { readonly minPlants: number; readonly minRecords: number }): Promise<void> {
     const base = `/v1/tenants/${this.tenant}/jobs/${jobId}`;
@@ -148,6 +164,10 @@ export class Builder {
   /**
    * The revealed job's result, re-encrypted to the builder's key, decrypted to its moments.
    * @throws ApiError when the job is not revealed
+   * @example
+   * ```ts
+   * const { plan, moments } = await builder.moments('failure-classifier', schema);
+   * ```
    */
   async moments(jobId: string, schema: DatasetSchema): Promise<{ plan: JobPlan; moments: Moments }> {
     const base = `/v1/tenants/${this.tenant}/jobs/${jobId}`;
@@ -160,6 +180,10 @@ export class Builder {
    * Registers a model fitted from a revealed job (the registry assigns version and lineage; the
    * training moments ride inside the artifact as the gateways' reference) and returns its version.
    * @throws ApiError (422 when the model does not match the job)
+   * @example
+   * ```ts
+   * const version = await builder.register('ai4i-failure', 'failure-classifier', plan, fitDiscriminant(schema, moments), moments);
+   * ```
    */
   async register(modelId: string, jobId: string, plan: JobPlan, model: Model, moments: Moments): Promise<number> {
     const artifact = modelToArtifact(model, { modelId, modelVersion: 1, lineage: { jobId, plants: [...plan.plants], batchHashes: plan.batches.map((b) => b.contentHash) }, reference: moments });
@@ -168,7 +192,11 @@ export class Builder {
 
   /**
    * Signs and publishes a version to the plants' fleets through the cloud's TUF repository.
-   * @throws ApiError
+   * @throws ApiError (409 `CLOUD_ERR_ROLLBACK_REFUSED` for a version below a fleet's)
+   * @example
+   * ```ts
+   * await builder.release('ai4i-failure', 1, ['plant-l', 'plant-m', 'plant-h']);
+   * ```
    */
   release(modelId: string, version: number, fleets: readonly string[]): Promise<Deployment[]> {
     return this.api.json<Deployment[]>('POST', `/v1/tenants/${this.tenant}/models/${modelId}/releases`, { version, fleets });
