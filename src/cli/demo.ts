@@ -75,6 +75,7 @@ export function render(s: DemoSummary): string {
   for (const d of s.deployments) lines.push(`  ${d.plant} ${d.model} v${d.version}  sha256 ${d.sha256.slice(0, 12)}…  ${d.activated ? 'active' : 'NOT active'}, ${d.records} live records answered, ${d.abstained} abstained`);
   lines.push('', `Log: ${s.log.entries} entries, checkpoint signed, consistent with the checkpoint of size ${s.log.consistentWith}, ${s.log.verified ? 'every entry\'s inclusion verified' : 'NOT verified'}`);
   lines.push(`  ${Object.entries(s.log.kinds).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  lines.push(`  checked by the gateways too: ${Object.entries(s.log.witnessed).map(([p, w]) => `${p} ${w.checks} checkpoints up to size ${w.size}, ${w.consistent ? 'all consistent' : 'INCONSISTENT'}`).join('; ')}`);
   lines.push('', `Timings (s): ${Object.entries(s.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}`, '');
   return lines.join('\n');
 }

@@ -30,7 +30,8 @@
  *     from the verified artifacts it kept); the models answer every live record; each gateway
  *     reports its inference counts (no values) to the log;
  *  8. the auditor verifies the log: the checkpoint's signature, its consistency with a checkpoint
- *     verified during the run, and the inclusion of every entry.
+ *     verified during the run, and the inclusion of every entry; each gateway has checked the
+ *     cloud's checkpoints for consistency too, against the log key it pinned (its local log).
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -127,7 +128,11 @@ export interface DemoSummary {
     readonly plants: Readonly<Record<string, { readonly ownRecords: number; readonly approvedPlans: number; readonly modelsReceived: number; readonly otherPlantsRecords: 0; readonly text: string }>>;
     readonly auditor: { readonly entries: number; readonly text: string };
   };
-  readonly log: { readonly entries: number; readonly checkpointSize: number; readonly consistentWith: number | null; readonly verified: boolean; readonly kinds: Readonly<Record<string, number>> };
+  readonly log: {
+    readonly entries: number; readonly checkpointSize: number; readonly consistentWith: number | null; readonly verified: boolean; readonly kinds: Readonly<Record<string, number>>;
+    /** Each gateway's own checks of the cloud's checkpoints (its local log): how many, the largest size, all consistent. */
+    readonly witnessed: Readonly<Record<string, { readonly checks: number; readonly size: number; readonly consistent: boolean }>>;
+  };
   readonly seconds: Readonly<Record<string, number>>;
 }
 
@@ -405,7 +410,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
 
     // ── 8. The auditor verifies the log ─────────────────────────────────────────────────────
     const audit: LogAudit = await auditLog(auditor, verifierKey, firstCheckpoint, [BUILDER, ...plantIds, 'cloud']);
-    say(`8. Auditor: checkpoint of ${audit.checkpointSize} entries signed by the published log key, consistent with the one verified at ${audit.consistentWith}, every entry's inclusion verified`);
+    // Each gateway also follows the log (DESIGN §8): its local log keeps every checkpoint it checked.
+    const witnessed: Record<string, { checks: number; size: number; consistent: boolean }> = {};
+    for (const p of plants) {
+      const edge = edges.get(p.tenant)!;
+      await edge.checkCloudLog();
+      const checks = edge.localLog().filter((e) => e.kind === 'checkpoint');
+      witnessed[p.tenant] = { checks: checks.length, size: Math.max(0, ...checks.map((c) => Number(c.detail.size))), consistent: checks.length > 0 && checks.every((c) => c.detail.consistent === true) };
+    }
+    say(`8. Auditor: checkpoint of ${audit.checkpointSize} entries signed by the published log key, consistent with the one verified at ${audit.consistentWith}, every entry's inclusion verified; each gateway checked the cloud's checkpoints for consistency too (${plantIds.map((p) => `${p} ${witnessed[p].checks}`).join(', ')})`);
     phase('verify_log');
     timings.total = seconds(start);
 
@@ -454,7 +467,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
         plants: sawPlants,
         auditor: { entries: audit.entries, text: `${audit.entries} log entries (ids, counts and hashes; no value), a signed checkpoint and a consistency proof` },
       },
-      log: { entries: audit.entries, checkpointSize: audit.checkpointSize, consistentWith: audit.consistentWith, verified: audit.verified, kinds: audit.kinds },
+      log: { entries: audit.entries, checkpointSize: audit.checkpointSize, consistentWith: audit.consistentWith, verified: audit.verified, kinds: audit.kinds, witnessed },
       seconds: timings,
     };
     return { summary, url, consoleUrl: `${url.replace('127.0.0.1', 'localhost')}/console/`, users, stop };

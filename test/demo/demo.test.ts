@@ -78,6 +78,10 @@ test('hedge demo --json --keep runs the whole story over the services, reports i
     assert.equal(s.log.kinds.deployment, 6);
     assert.equal(s.log.kinds.activation, 6);
     assert.ok(s.log.kinds.inference_summary >= 6);
+    for (const p of ['plant-l', 'plant-m', 'plant-h']) {
+      const w = s.log.witnessed[p];
+      assert.ok(w.checks >= 2 && w.consistent && w.size >= s.log.checkpointSize, `${p} followed the cloud's log: ${JSON.stringify(w)}`);
+    }
     assert.match(stderr, /8\. Auditor/);
 
     // --keep: still serving, with the console's address and the people to log in as.
