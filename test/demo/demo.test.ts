@@ -24,7 +24,7 @@ const get = (url: string, ca: string): Promise<number> => new Promise((resolve, 
   }).on('error', reject).end();
 });
 
-test('hedge demo --json --keep runs the whole story over the services, reports it, keeps serving until SIGINT', { timeout: 300_000 }, async () => {
+test('hedge demo --json --keep runs the whole story over the services, reports it, keeps serving until SIGINT', { timeout: 360_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-demo-test-'));
   const child = spawn(process.execPath, ['bin/hedge.js', 'demo', '--json', '--keep', '--dir', dir], { cwd: root });
   let stdout = '';

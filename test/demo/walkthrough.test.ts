@@ -26,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Run { status: number | null; stdout: string; stderr: string }
 
-test('README walkthrough: from hedge cloud start to a model active at three gateways, through the CLI', { timeout: 240_000 }, async () => {
+test('README walkthrough: from hedge cloud start to a model active at three gateways, through the CLI', { timeout: 360_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-walkthrough-'));
   const passwords: Record<string, string> = {};
   for (const u of ['alice', 'eve', ...PLANTS.map((p) => p.user)]) passwords[u] = randomBytes(12).toString('hex');
