@@ -113,10 +113,11 @@ export function domainRoutes(given: DomainServices | ((ctx: CloudContext) => Pro
     };
     /** The federation as the API shows it: t-of-n members with their points and registered key-agreement keys. */
     const federationView = async (f: FederationRecord): Promise<Static<typeof Federation>> => {
+      // The round and who is missing from one read (the round may advance between two), and the
+      // keys after it: keys are only ever added, so a view in round `deal` lists every member's.
+      const { round, missing } = await federations.status(f.id);
       const keys = f.threshold < f.members.length ? await federations.dealKeys(f.id) : new Map<string, string>();
       const members = f.members.map((m) => ({ ...m, ...(keys.has(m.tenant) ? { dealKey: keys.get(m.tenant)! } : {}) }));
-      // The round and who is missing from one read (the round may advance between two).
-      const { round, missing } = await federations.status(f.id);
       return { ...f, round, members, missing };
     };
 
