@@ -84,11 +84,12 @@ GET    /v1/tenants/:tenant/outbound                        x  x  .  x  .  .
 GET    /v1/tenants/:tenant/ingest                          x  x  .  x  .  .
 GET    /v1/tenants/:tenant/log/entries                     x  x  .  x  .  .
 GET    /v1/tenants/:tenant/models/:model/inference         x  x  .  x  .  .
+GET    /tuf/targets/fleets/:fleet/:model/:file             x  .  .  .  x  .
 `;
 const COLUMNS = ['PA', 'MB', 'CO', 'AU', 'EG', 'NO'] as const;
 const PUBLIC = [
   'GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /openapi.json', 'POST /v1/auth/token', 'POST /v1/enrol',
-  'GET /v1/log/checkpoint', 'GET /v1/log/consistency', 'GET /tuf/metadata/:file', 'GET /tuf/targets/fleets/:fleet/:model/:file',
+  'GET /v1/log/checkpoint', 'GET /v1/log/consistency', 'GET /tuf/metadata/:file',
 ];
 
 /** A route a domain part would add: gateways only, action log.read (which people hold too). */
@@ -108,6 +109,8 @@ function requestFor(route: string, tenant: string): { method: string; url: strin
   const [method, path] = route.split(/\s+/) as [string, string];
   const url = path
     .replace(':tenant', tenant)
+    .replace(':fleet', tenant)
+    .replace(':file', 'absent.json')
     .replace(':gateway', 'gw-absent')
     .replace(':role', 'auditor')
     .replace(':subject', method === 'PUT' ? 'carol' : 'nobody-holds-this')

@@ -9,11 +9,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { makeApp } from './_fixtures.ts';
+import { enrolGateway, makeApp, presentCertificatesFromHeader, withCertificate } from './_fixtures.ts';
 import { testCloud } from './_federation.ts';
 import { trainedModel, uploadMills } from './_models.ts';
 import { JobLineage } from '../../src/cloud/lineage.ts';
@@ -36,6 +35,7 @@ test('model routes: register, list, alias, release, deployments, lineage, TUF de
   const repo = await TufRepository.create({ dir: path.join(dir, 'tuf'), keys: { root: generateTufKey(), targets: generateTufKey(), snapshot: generateTufKey(), timestamp: generateTufKey() } });
   const release = await Release.open({ sql, registry, repo });
   const t = await makeApp({ db: sql, routes: [modelRoutes({ registry, lineage, release, federations: c.federations, jobs: c.jobs, tufDir: repo.dir, fleetKey: async () => generateTufKey() })] });
+  presentCertificatesFromHeader(t.app);
   try {
     await t.grant('alice', 'machine_builder', 'builder');
     await t.grant('admin-a', 'plant_admin', 'plant-a');
@@ -120,13 +120,27 @@ test('model routes: register, list, alias, release, deployments, lineage, TUF de
       assert.equal(res.statusCode, 404, url);
       assert.match(res.json().code, /^CLOUD_ERR_(ROUTE_)?NOT_FOUND$/);
     }
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    const url = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/tuf`;
-    const delivery = await ModelDelivery.open({ fleet: 'plant-a', trustedRoot: repo.trustedRoot(), stateDir: path.join(dir, 'gw-a'), source: { kind: 'http', url } });
+    // Targets (artifacts, with pooled training moments) only for the fleet's own plant: its gateways and admins.
+    await t.grant('admin-plant-a', 'plant_admin', 'plant-a');
+    await t.grant('admin-plant-b', 'plant_admin', 'plant-b');
+    const gwA = (await enrolGateway(t, 'plant-a', 'gw-1')).certificate;
+    const gwB = (await enrolGateway(t, 'plant-b', 'gw-1')).certificate;
+    const [file] = readdirSync(path.join(repo.dir, 'targets', 'fleets', 'plant-a', 'mills-fail'));
+    const target = `/tuf/targets/fleets/plant-a/mills-fail/${file}`;
+    const status = async (headers: Record<string, string>): Promise<number> => (await t.app.inject({ method: 'GET', url: target, headers })).statusCode;
+    assert.equal(await status({}), 401, 'no identity');
+    assert.equal(await status(withCertificate(gwB)), 403, 'another plant\'s gateway');
+    assert.equal(await status(await t.bearer('admin-plant-b')), 403, 'another plant\'s admin');
+    assert.equal(await status(await t.bearer('alice')), 403, 'the builder reads its artifacts from the registry, not its fleets\' targets');
+    assert.equal(await status(withCertificate(gwA)), 200);
+    assert.equal(await status(await t.bearer('admin-plant-a')), 200, 'the plant admin, for a mirror');
+    // The metadata stays public; delivery verifies a fleet's versions (here from the repository folder as a mirror).
+    const mirror = repo.dir;
+    const delivery = await ModelDelivery.open({ fleet: 'plant-a', trustedRoot: repo.trustedRoot(), stateDir: path.join(dir, 'gw-a'), source: { kind: 'mirror', dir: mirror } });
     const got = await delivery.newerThan('mills-fail', 0);
     assert.equal(got?.version, 2);
     assert.equal(got?.lineageDigest, v2.lineageDigest.replace(/^sha256:/, ''));
-    const b = await ModelDelivery.open({ fleet: 'plant-b', trustedRoot: repo.trustedRoot(), stateDir: path.join(dir, 'gw-b'), source: { kind: 'http', url } });
+    const b = await ModelDelivery.open({ fleet: 'plant-b', trustedRoot: repo.trustedRoot(), stateDir: path.join(dir, 'gw-b'), source: { kind: 'mirror', dir: mirror } });
     assert.equal((await b.newerThan('mills-fail', 0))?.version, 1);
   } finally {
     await t.close();

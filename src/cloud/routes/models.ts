@@ -214,8 +214,10 @@ export function modelRoutes(given: ModelServices | ((ctx: CloudContext) => Promi
     });
 
     app.get('/tuf/targets/fleets/:fleet/:model/:file', {
-      schema: { tags: ['tuf'], summary: 'A TUF target (a model artifact under its hash), verified by the client against the signed metadata', params: Type.Object({ fleet: Type.String({ maxLength: 64 }), model: Type.String({ maxLength: 64 }), file: Type.String({ maxLength: 80 }) }, { additionalProperties: false }), response: { 200: Type.Unknown(), ...errorResponses(400, 404) } },
-      config: { access: { public: true } },
+      schema: { tags: ['tuf'], summary: 'A TUF target (a model artifact under its hash), verified by the client against the signed metadata; for the fleet\'s own gateways and plant admins', params: Type.Object({ fleet: Type.String({ maxLength: 64 }), model: Type.String({ maxLength: 64 }), file: Type.String({ maxLength: 80 }) }, { additionalProperties: false }), response: { 200: Type.Unknown(), ...errorResponses(400, 401, 403, 404) } },
+      // Artifacts carry pooled training moments: only the fleet's plant (its gateways, its admins
+      // for a mirror) may read them. The signed metadata stays public: it names hashes only.
+      config: { access: { action: 'model.activate', tenant: 'fleet' } },
     }, async (req, reply) => {
       const { fleet, model, file } = req.params;
       if (!TUF_PART.test(fleet) || !TUF_PART.test(model) || !TUF_TARGET.test(file)) throw new CloudError(CLOUD_ERR.NOT_FOUND, `cannot read TUF file: no ${JSON.stringify(file)}`);
