@@ -10,56 +10,23 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gatewayKey } from '../cloud/_fixtures.ts';
-import { call, ceremonyOverHttps, kill, ok, revealOverHttps, startServer, type Identity } from '../cloud/_https.ts';
+import { call, ceremonyOverHttps, enrolGateways, kill, login as loginAt, ok, revealOverHttps, startServer, writeUsers, type Identity } from '../cloud/_https.ts';
 import { SCHEMA } from '../cloud/_models.ts';
+import { failLabel, hedge, okJson, PASSWORD, PLANTS, uploadRows } from './_hedge.ts';
 import { SealEngine } from '../../src/he/backend/seal.ts';
 import { preset } from '../../src/he/params.ts';
 import { PublicKeyCodec } from '../../src/he/wire.ts';
-import { sealBatch } from '../../src/compute/batch.ts';
 import { computeMoments, createSchema, fitDiscriminant, modelToArtifact, momentsFromJSON, quantiseDataset } from '../../src/models/index.ts';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const PLANTS = ['plant-a', 'plant-b', 'plant-c'];
-const PASSWORD = 'correct horse battery staple';
-
-interface Run { code: number; stdout: string; stderr: string }
-
-/** Runs `hedge …` as a process with `env` added. */
-function hedge(args: readonly string[], env: Record<string, string>): Promise<Run> {
-  const child = spawn(process.execPath, ['bin/hedge.js', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-}
-
-async function okJson<T = Record<string, unknown>>(p: Promise<Run>): Promise<T> {
-  const r = await p;
-  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    assert.fail(`not JSON on stdout: ${r.stdout.slice(0, 300)}`);
-  }
-}
 
 test('hedge CLI against hedge cloud start: federation, dataset, job, approvals, models, log', { timeout: 240_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-cli-'));
   const dataDir = path.join(dir, 'data');
   const users = path.join(dir, 'users.json');
-  writeFileSync(users, JSON.stringify([
-    { username: 'alice', password: PASSWORD, roles: [{ role: 'machine_builder', tenant: 'builder' }] },
-    { username: 'audrey', password: PASSWORD, roles: [{ role: 'auditor', tenant: 'builder' }] },
-    ...PLANTS.map((p) => ({ username: `admin-${p}`, password: PASSWORD, roles: [{ role: 'plant_admin', tenant: p }] })),
-  ]));
+  writeUsers(users, PLANTS, PASSWORD, [{ username: 'audrey', role: 'auditor', tenant: 'builder' }]);
   const engine = await SealEngine.create(preset('TEST_INSECURE_BGV_2048', { allowInsecure: true }));
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   let server = await startServer(dataDir, port, users, ['--allow-insecure-params']);
@@ -77,16 +44,10 @@ test('hedge CLI against hedge cloud start: federation, dataset, job, approvals, 
     const login = await okJson<{ file: string }>(hedge(['login', '--url', server.url, '--ca', caFile, '--user', 'alice', '--tenant', 'builder', '--json'], { ...env, HEDGE_PASSWORD: PASSWORD }));
     assert.equal(statSync(login.file).mode & 0o777, 0o600);
     const alice: Identity = { ca, token: JSON.parse(readFileSync(login.file, 'utf8')).token };
-    const tokenOf = async (username: string): Promise<string> => (await ok(call(server.url, { ca }, 'POST', '/v1/auth/token', { username, password: PASSWORD }))).json<{ accessToken: string }>().accessToken;
+    const tokenOf = async (username: string): Promise<string> => (await loginAt(server.url, ca, username, PASSWORD)).token!;
 
     // Gateways enrol (their plant admins make the tokens).
-    const gateways = new Map<string, Identity>();
-    for (const p of PLANTS) {
-      const { token } = (await ok(call(server.url, { ca, token: await tokenOf(`admin-${p}`) }, 'POST', `/v1/tenants/${p}/enrolments`, { gateway: 'gw-1' }), 201)).json<{ token: string }>();
-      const key = await gatewayKey();
-      const { certificate } = (await ok(call(server.url, { ca }, 'POST', '/v1/enrol', { token, csr: key.csr }), 201)).json<{ certificate: string }>();
-      gateways.set(p, { ca, cert: certificate, key: key.privateKeyPem });
-    }
+    const gateways = await enrolGateways(server.url, ca, PLANTS, (p) => loginAt(server.url, ca, `admin-${p}`, PASSWORD));
     const as = (tenant: string): Identity => (tenant === 'builder' ? alice : gateways.get(tenant)!);
 
     // Federation and its ceremony.
@@ -118,14 +79,7 @@ test('hedge CLI against hedge cloud start: federation, dataset, job, approvals, 
     assert.match(bad.stderr, /^error CLOUD_ERR_VALIDATION: cannot read schema/);
     using pk = PublicKeyCodec.fromBytes(engine, (await ok(call(server.url, as('plant-a'), 'GET', '/v1/tenants/plant-a/federations/mills/material/public-key'))).body);
     const schema = createSchema(SCHEMA);
-    const allRows: number[][] = [];
-    for (const [k, p] of PLANTS.entries()) {
-      const rows = Array.from({ length: 200 }, (_, i) => [(i * 41 + k * 7) % 3000, (i * 17 + k) % 80]);
-      allRows.push(...rows);
-      const data = quantiseDataset(schema, rows, rows.map((r) => (r[1] > 70 ? 'fail' : 'ok')));
-      const { bytes } = sealBatch(engine, pk, schema, data, 0, 200, { dataset: 'mills', plant: p, batchId: `${p}-0`, from: '2026-01-01T00:00:00Z', to: '2026-01-01T23:00:00Z' });
-      await ok(call(server.url, gateways.get(p)!, 'POST', `/v1/tenants/${p}/datasets/mills/batches`, bytes), 201);
-    }
+    const allRows = await uploadRows(server.url, engine, pk, gateways, (i, k) => [(i * 41 + k * 7) % 3000, (i * 17 + k) % 80]);
 
     // The job: a progress bar on stderr, the job as JSON on stdout.
     const run = await hedge(['job', 'run', '--federation', 'mills', '--dataset', 'mills', '--features', 'speed,torque', '--label', '--id', 'job-1', '--json'], env);
@@ -147,7 +101,7 @@ test('hedge CLI against hedge cloud start: federation, dataset, job, approvals, 
     const revealed = await okJson<{ records: number; out: string }>(revealing);
     assert.equal(revealed.records, 600);
     const moments = momentsFromJSON(JSON.parse(readFileSync(momentsFile, 'utf8')));
-    assert.deepEqual(moments, computeMoments(schema, quantiseDataset(schema, allRows, allRows.map((r) => (r[1] > 70 ? 'fail' : 'ok')))), 'the builder opens exactly the plaintext moments');
+    assert.deepEqual(moments, computeMoments(schema, quantiseDataset(schema, allRows, failLabel(allRows))), 'the builder opens exactly the plaintext moments');
     assert.equal(statSync(momentsFile).mode & 0o777, 0o600);
     const fitted = await okJson<{ modelId: string; version: number; family: string }>(hedge(['model', 'register', 'mills-anomaly', '--job', 'job-1', '--moments', momentsFile, '--schema', schemaFile, '--family', 'mahalanobis', '--json'], env));
     assert.deepEqual([fitted.modelId, fitted.version, fitted.family], ['mills-anomaly', 1, 'mahalanobis']);

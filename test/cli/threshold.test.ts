@@ -7,19 +7,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gatewayKey } from '../cloud/_fixtures.ts';
-import { call, kill, ok, startServer, type Identity } from '../cloud/_https.ts';
+import { call, enrolGateways, kill, login as loginAt, ok, startServer, writeUsers } from '../cloud/_https.ts';
 import { SCHEMA } from '../cloud/_models.ts';
+import { failLabel, hedge, okJson, PASSWORD, PLANTS, uploadRows } from './_hedge.ts';
 import { SealEngine } from '../../src/he/backend/seal.ts';
 import { preset } from '../../src/he/params.ts';
 import { PublicKeyCodec } from '../../src/he/wire.ts';
 import { sumRevealInput } from '../../src/he/mhe/sum-input.ts';
-import { sealBatch } from '../../src/compute/batch.ts';
 import { decodePartial } from '../../src/compute/partial.ts';
 import { computeMoments, createSchema, momentsFromJSON, quantiseDataset } from '../../src/models/index.ts';
 import { CUSTODY_KDF_MIN } from '../../src/edge/custody.ts';
@@ -27,35 +24,11 @@ import { ceremonyTurn, keyHolderFederation, revealAsk } from '../../src/edge/cer
 import { CloudClient } from '../../src/edge/cloud-client.ts';
 import { KeyHolder, jobPlanDigest } from '../../src/edge/keyholder.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const PLANTS = ['plant-a', 'plant-b', 'plant-c'];
-const PASSWORD = 'correct horse battery staple';
-
-interface Run { code: number; stdout: string; stderr: string }
-
-function hedge(args: readonly string[], env: Record<string, string>): Promise<Run> {
-  const child = spawn(process.execPath, ['bin/hedge.js', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-}
-
-async function okJson<T>(p: Promise<Run>): Promise<T> {
-  const r = await p;
-  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-
 test('hedge federation create --threshold, join and job reveal in a 3-of-4 federation, one plant silent', { timeout: 240_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-cli-threshold-'));
   const dataDir = path.join(dir, 'data');
   const users = path.join(dir, 'users.json');
-  writeFileSync(users, JSON.stringify([
-    { username: 'alice', password: PASSWORD, roles: [{ role: 'machine_builder', tenant: 'builder' }] },
-    ...PLANTS.map((p) => ({ username: `admin-${p}`, password: PASSWORD, roles: [{ role: 'plant_admin', tenant: p }] })),
-  ]));
+  writeUsers(users, PLANTS, PASSWORD);
   const engine = await SealEngine.create(preset('TEST_INSECURE_BGV_2048', { allowInsecure: true }));
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const server = await startServer(dataDir, port, users, ['--allow-insecure-params']);
@@ -65,18 +38,11 @@ test('hedge federation create --threshold, join and job reveal in a 3-of-4 feder
     const ca = readFileSync(caFile, 'utf8');
     const env = { HEDGE_CONFIG_DIR: path.join(dir, 'alice-config') };
     await okJson(hedge(['login', '--url', server.url, '--ca', caFile, '--user', 'alice', '--tenant', 'builder', '--json'], { ...env, HEDGE_PASSWORD: PASSWORD }));
-    const tokenOf = async (username: string): Promise<string> => (await ok(call(server.url, { ca }, 'POST', '/v1/auth/token', { username, password: PASSWORD }))).json<{ accessToken: string }>().accessToken;
+    const tokenOf = async (username: string): Promise<string> => (await loginAt(server.url, ca, username, PASSWORD)).token!;
 
     // The plants' gateways enrol; each plant's key holder talks to the cloud with its certificate.
-    const clients = new Map<string, CloudClient>();
-    const gateways = new Map<string, Identity>();
-    for (const p of PLANTS) {
-      const { token } = (await ok(call(server.url, { ca, token: await tokenOf(`admin-${p}`) }, 'POST', `/v1/tenants/${p}/enrolments`, { gateway: 'gw-1' }), 201)).json<{ token: string }>();
-      const key = await gatewayKey();
-      const { certificate } = (await ok(call(server.url, { ca }, 'POST', '/v1/enrol', { token, csr: key.csr }), 201)).json<{ certificate: string }>();
-      gateways.set(p, { ca, cert: certificate, key: key.privateKeyPem });
-      clients.set(p, new CloudClient({ url: server.url, tenant: p, tls: { ca, cert: certificate, key: key.privateKeyPem } }));
-    }
+    const gateways = await enrolGateways(server.url, ca, PLANTS, (p) => loginAt(server.url, ca, `admin-${p}`, PASSWORD));
+    const clients = new Map(PLANTS.map((p) => [p, new CloudClient({ url: server.url, tenant: p, tls: { ca, cert: gateways.get(p)!.cert, key: gateways.get(p)!.key } })]));
 
     const plantArgs = PLANTS.flatMap((p) => ['--plant', p]);
     const fed = await okJson<{ threshold: number; members: { tenant: string; point?: number }[] }>(hedge(['federation', 'create', 'mills', '--preset', engine.params.name, ...plantArgs, '--min-plants', '3', '--min-records', '100', '--threshold', '3', '--json'], env));
@@ -121,14 +87,7 @@ test('hedge federation create --threshold, join and job reveal in a 3-of-4 feder
     await okJson(hedge(['dataset', 'create', 'mills', '--federation', 'mills', '--schema', schemaFile, '--json'], env));
     using pk = PublicKeyCodec.fromBytes(engine, await clients.get('plant-b')!.material('mills', 'public-key'));
     const schema = createSchema(SCHEMA);
-    const allRows: number[][] = [];
-    for (const [k, p] of PLANTS.entries()) {
-      const rows = Array.from({ length: 200 }, (_, i) => [(i * 43 + k * 5) % 3000, (i * 13 + k) % 80]);
-      allRows.push(...rows);
-      const data = quantiseDataset(schema, rows, rows.map((r) => (r[1] > 70 ? 'fail' : 'ok')));
-      const { bytes } = sealBatch(engine, pk, schema, data, 0, 200, { dataset: 'mills', plant: p, batchId: `${p}-0`, from: '2026-01-01T00:00:00Z', to: '2026-01-01T23:00:00Z' });
-      await ok(call(server.url, gateways.get(p)!, 'POST', `/v1/tenants/${p}/datasets/mills/batches`, bytes), 201);
-    }
+    const allRows = await uploadRows(server.url, engine, pk, gateways, (i, k) => [(i * 43 + k * 5) % 3000, (i * 13 + k) % 80]);
     await okJson(hedge(['job', 'run', '--federation', 'mills', '--dataset', 'mills', '--features', 'speed,torque', '--label', '--id', 'job-1', '--json'], env));
     for (const p of PLANTS) assert.equal((await hedge(['approve', 'job-1', '--tenant', p], { ...env, HEDGE_TOKEN: await tokenOf(`admin-${p}`) })).code, 0);
 
@@ -155,7 +114,7 @@ test('hedge federation create --threshold, join and job reveal in a 3-of-4 feder
     const revealed = await okJson<{ records: number }>(revealing);
     assert.equal(revealed.records, 600);
     const moments = momentsFromJSON(JSON.parse(readFileSync(momentsFile, 'utf8')));
-    assert.deepEqual(moments, computeMoments(schema, quantiseDataset(schema, allRows, allRows.map((r) => (r[1] > 70 ? 'fail' : 'ok')))), 'the builder opens exactly the plaintext moments');
+    assert.deepEqual(moments, computeMoments(schema, quantiseDataset(schema, allRows, failLabel(allRows))), 'the builder opens exactly the plaintext moments');
     const job = (await ok(call(server.url, { ca, token: await tokenOf('alice') }, 'GET', '/v1/tenants/builder/jobs/job-1'))).json<{ state: string; shares: string[] }>();
     assert.deepEqual([job.state, job.shares], ['revealed', ['builder', 'plant-a', 'plant-b']]);
   } finally {

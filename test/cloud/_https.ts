@@ -1,8 +1,8 @@
 /**
  * Test helper: the cloud as a process (`hedge cloud start`), `hedge worker` processes, and an
  * HTTPS client with a trusted CA and an optional bearer token or gateway client certificate; the
- * steps every end-to-end story repeats (users, login, gateway enrolment, ceremony, reveal).
- * Exports only.
+ * steps every end-to-end story repeats (users, login, gateway enrolment, federation and ceremony,
+ * reveal). Exports only.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -57,13 +57,14 @@ export async function stopAll(children: readonly ChildProcess[]): Promise<void> 
 }
 
 /**
- * Writes a `--bootstrap` users file: `alice`, machine builder of `builder`, and `admin-<plant>`,
- * plant admin of each plant, all with `password`.
+ * Writes a `--bootstrap` users file: `alice`, machine builder of `builder`, `admin-<plant>`, plant
+ * admin of each plant, and the `extra` users (one role each), all with `password`.
  */
-export function writeUsers(file: string, plants: readonly string[], password: string): void {
+export function writeUsers(file: string, plants: readonly string[], password: string, extra: readonly { username: string; role: string; tenant: string }[] = []): void {
   writeFileSync(file, JSON.stringify([
     { username: 'alice', password, roles: [{ role: 'machine_builder', tenant: 'builder' }] },
     ...plants.map((p) => ({ username: `admin-${p}`, password, roles: [{ role: 'plant_admin', tenant: p }] })),
+    ...extra.map(({ username, role, tenant }) => ({ username, password, roles: [{ role, tenant }] })),
   ]));
 }
 
@@ -159,6 +160,39 @@ export async function ceremonyOverHttps(
   for (const m of members) await ok(call(base, as(m), 'POST', url(m, 'ceremony/rlk2'), RelinKeyShare2Codec.toBytes(engine, rkp.genShareRound2(secrets.get(m)!, r1.get(m)!.secret, agg1))));
   await reach('ready');
   return { secrets, publicKey: (await ok(call(base, as(members[0]), 'GET', url(members[0], 'material/public-key')))).body };
+}
+
+/** The dataset of the cloud process stories: six signals `s0`…`s5` in [0, 100] and a continuous label `y` in [0, 100]. */
+export const SIGNALS_SCHEMA = {
+  features: Array.from({ length: 6 }, (_, j) => ({ name: `s${j}`, lo: 0, hi: 100 })),
+  label: { kind: 'continuous', name: 'y', lo: 0, hi: 100 },
+};
+
+/**
+ * Sets up federation `mills` over HTTPS as every deployment does: the builder (`as('builder')`)
+ * creates it for `plants` and itself with `guards`, every member runs the key ceremony, the builder
+ * registers a fresh receiver key and creates dataset `mills` of {@link SIGNALS_SCHEMA} (kept 365
+ * days). Returns the members' secrets and the builder's secret key (the caller disposes it).
+ */
+export async function federationOverHttps(
+  base: string, engine: import('../../src/he/backend/seal.ts').SealEngine, plants: readonly string[], as: (tenant: string) => Identity,
+  guards: { minPlants: number; minRecords: number },
+): Promise<{ secrets: Map<string, import('../../src/he/mhe/secret.ts').PartySecret>; builderSk: import('../../src/he/backend/seal.ts').SecretKey }> {
+  const { PublicKeyCodec } = await import('../../src/he/wire.ts');
+  const builder = as('builder');
+  const members = [...plants.map((tenant) => ({ tenant, role: 'plant' })), { tenant: 'builder', role: 'builder' }];
+  const fed = (await ok(call(base, builder, 'POST', '/v1/tenants/builder/federations', { id: 'mills', preset: engine.params.name, members, guards }), 201)).json<{ seed: string }>();
+  const { secrets } = await ceremonyOverHttps(base, engine, 'mills', fed.seed, members.map((m) => m.tenant), as);
+  const builderSk = engine.generateSecretKey();
+  try {
+    using builderPk = engine.publicKeyFor(builderSk);
+    await ok(call(base, builder, 'PUT', '/v1/tenants/builder/federations/mills/receiver-key', PublicKeyCodec.toBytes(engine, builderPk)));
+    await ok(call(base, builder, 'POST', '/v1/tenants/builder/datasets', { id: 'mills', federation: 'mills', schema: SIGNALS_SCHEMA, retentionDays: 365 }), 201);
+    return { secrets, builderSk };
+  } catch (e) {
+    builderSk[Symbol.dispose]();
+    throw e;
+  }
 }
 
 /**

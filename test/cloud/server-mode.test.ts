@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { withPostgresDatabase } from '../trust/_postgres.ts';
-import { call, ceremonyOverHttps, enrolGateways, kill, login, ok, revealOverHttps, startServer, startWorker, stopAll, writeUsers, type Identity, type Server } from './_https.ts';
+import { call, enrolGateways, federationOverHttps, kill, login, ok, revealOverHttps, SIGNALS_SCHEMA, startServer, startWorker, stopAll, writeUsers, type Identity, type Server } from './_https.ts';
 import { AGGREGATE_QUEUE, openQueue, partitionWorkers } from '../../src/cloud/queue.ts';
 import { CloudError } from '../../src/cloud/errors.ts';
 import { startHedgeCloud } from '../../src/cloud/service.ts';
@@ -64,17 +64,12 @@ test('hedge cloud start --workers queue: two hedge worker processes compute a jo
       const holder = (tenant: string): Identity => (tenant === 'builder' ? alice : gateways.get(tenant)!);
 
       // Federation, ceremony, receiver key, dataset, uploads — as in every deployment.
-      const members = [...PLANTS.map((tenant) => ({ tenant, role: 'plant' })), { tenant: 'builder', role: 'builder' }];
-      const fed = (await ok(call(server.url, alice, 'POST', '/v1/tenants/builder/federations', { id: 'mills', preset: PRESET, members, guards: GUARDS }), 201)).json<{ seed: string }>();
-      const { secrets } = await ceremonyOverHttps(server.url, engine, 'mills', fed.seed, members.map((m) => m.tenant), holder);
-      using builderSk = engine.generateSecretKey();
-      using builderPk = engine.publicKeyFor(builderSk);
-      await ok(call(server.url, alice, 'PUT', '/v1/tenants/builder/federations/mills/receiver-key', PublicKeyCodec.toBytes(engine, builderPk)));
-      const features = Array.from({ length: 6 }, (_, j) => ({ name: `s${j}`, lo: 0, hi: 100 }));
-      const schemaLiteral = { features, label: { kind: 'continuous', name: 'y', lo: 0, hi: 100 } };
-      await ok(call(server.url, alice, 'POST', '/v1/tenants/builder/datasets', { id: 'mills', federation: 'mills', schema: schemaLiteral, retentionDays: 365 }), 201);
+      const setUp = await federationOverHttps(server.url, engine, PLANTS, holder, GUARDS);
+      const { secrets } = setUp;
+      using builderSk = setUp.builderSk;
+      const { features } = SIGNALS_SCHEMA;
       using pk = PublicKeyCodec.fromBytes(engine, (await ok(call(server.url, holder('plant-a'), 'GET', '/v1/tenants/plant-a/federations/mills/material/public-key'))).body);
-      const schema = createSchema(schemaLiteral);
+      const schema = createSchema(SIGNALS_SCHEMA);
       const xs: number[][] = [];
       const ys: number[] = [];
       for (const [k, p] of PLANTS.entries()) {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { call, ceremonyOverHttps, enrolGateways, kill, login as loginAt, ok, revealOverHttps, startServer, writeUsers, type Identity } from './_https.ts';
+import { call, enrolGateways, federationOverHttps, kill, login as loginAt, ok, revealOverHttps, startServer, SIGNALS_SCHEMA, writeUsers, type Identity } from './_https.ts';
 import { SealEngine } from '../../src/he/backend/seal.ts';
 import { preset } from '../../src/he/params.ts';
 import { CiphertextCodec, PublicKeyCodec } from '../../src/he/wire.ts';
@@ -38,20 +38,15 @@ test('hedge cloud start survives SIGKILL during ingestion and during a job', { t
     const gateways = await enrolGateways(server.url, ca, PLANTS, (p) => login(`admin-${p}`));
     const as = (tenant: string): Identity => (tenant === 'builder' ? alice : gateways.get(tenant)!);
 
-    // The key ceremony, from the key holders.
-    const members = [...PLANTS.map((tenant) => ({ tenant, role: 'plant' })), { tenant: 'builder', role: 'builder' }];
-    const fed = (await ok(call(server.url, alice, 'POST', '/v1/tenants/builder/federations', { id: 'mills', preset: engine.params.name, members, guards: { minPlants: 3, minRecords: 1000 } }), 201)).json<{ seed: string }>();
-    const { secrets } = await ceremonyOverHttps(server.url, engine, 'mills', fed.seed, members.map((m) => m.tenant), as);
-    using builderSk = engine.generateSecretKey();
-    using builderPk = engine.publicKeyFor(builderSk);
-    await ok(call(server.url, alice, 'PUT', '/v1/tenants/builder/federations/mills/receiver-key', PublicKeyCodec.toBytes(engine, builderPk)));
-    const features = Array.from({ length: 6 }, (_, j) => ({ name: `s${j}`, lo: 0, hi: 100 }));
-    const schemaLiteral = { features, label: { kind: 'continuous', name: 'y', lo: 0, hi: 100 } };
-    await ok(call(server.url, alice, 'POST', '/v1/tenants/builder/datasets', { id: 'mills', federation: 'mills', schema: schemaLiteral, retentionDays: 365 }), 201);
+    // The key ceremony, from the key holders; the builder's receiver key and dataset.
+    const setUp = await federationOverHttps(server.url, engine, PLANTS, as, { minPlants: 3, minRecords: 1000 });
+    const { secrets } = setUp;
+    using builderSk = setUp.builderSk;
+    const { features } = SIGNALS_SCHEMA;
 
     // Encrypted batches; the server dies in the middle of the uploads.
     using pk = PublicKeyCodec.fromBytes(engine, (await ok(call(server.url, as('plant-b'), 'GET', '/v1/tenants/plant-b/federations/mills/material/public-key'))).body);
-    const schema = createSchema(schemaLiteral);
+    const schema = createSchema(SIGNALS_SCHEMA);
     const uploads: { plant: string; bytes: Uint8Array }[] = [];
     const xs: number[][][] = [];
     const ys: number[][] = [];

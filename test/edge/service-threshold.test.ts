@@ -13,14 +13,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gatewayKey } from '../cloud/_fixtures.ts';
-import { call, kill, ok, startServer, type Identity, type Server } from '../cloud/_https.ts';
-import { SealEngine } from '../../src/he/backend/seal.ts';
-import { preset } from '../../src/he/params.ts';
+import { call, enrolGateways, ok } from '../cloud/_https.ts';
+import { ai4iFeatures, closeStory, logErrors, openStory, PLANTS, policyYaml, preparePlant, PRESET, ROWS, schemaLiteralOf, startCloud, untilWithin } from './_service.ts';
 import { sumRevealInput } from '../../src/he/mhe/sum-input.ts';
 import { decodePartial } from '../../src/compute/partial.ts';
 import type { JobPlan } from '../../src/compute/plan.ts';
@@ -31,94 +27,31 @@ import { ceremonyTurn, keyHolderFederation, revealAsk } from '../../src/edge/cer
 import { CloudClient } from '../../src/edge/cloud-client.ts';
 import { KeyHolder, jobPlanDigest } from '../../src/edge/keyholder.ts';
 import { loadEdgeConfig } from '../../src/edge/config.ts';
-import { startEdge, type EdgeServiceEvent, type RunningEdge } from '../../src/edge/service.ts';
+import { startEdge } from '../../src/edge/service.ts';
 
-const AI4I = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/ai4i2020.csv');
-const PLANTS = [{ tenant: 'plant-l', type: 'L' }, { tenant: 'plant-m', type: 'M' }, { tenant: 'plant-h', type: 'H' }];
-const ROWS = 300;
-const PASSWORD = 'correct horse battery staple';
-const PRESET = 'TEST_INSECURE_BGV_2048';
-const FEATURES = [
-  { name: 'air_temperature', column: 3, lo: 295, hi: 305, unit: 'K' },
-  { name: 'rotational_speed', column: 5, lo: 1100, hi: 2900, unit: 'rpm' },
-  { name: 'torque', column: 6, lo: 0, hi: 80, unit: 'Nm' },
-];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-function policyYaml(): string {
-  return [
-    'version: 1', 'machineIds:', '  keyFile: pseudonym.key', 'minBatchSize: 50', 'signals:',
-    ...FEATURES.flatMap((f) => [`  ${f.name}:`, '    classification: internal', '    share: true', `    unit: ${f.unit}`, `    range: { lo: ${f.lo}, hi: ${f.hi} }`, '    outOfRange: reject']),
-    '',
-  ].join('\n');
-}
+const FEATURES = ai4iFeatures('air_temperature', 'rotational_speed', 'torque');
+const until = untilWithin(90_000);
 
 test('3-of-4 over HTTPS: gateways deal sealed shares on their own; a reveal without one plant is exact', { timeout: 180_000 }, async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-edge-threshold-'));
-  const users = path.join(dir, 'users.json');
-  writeFileSync(users, JSON.stringify([
-    { username: 'alice', password: PASSWORD, roles: [{ role: 'machine_builder', tenant: 'builder' }] },
-    ...PLANTS.map((p) => ({ username: `admin-${p.tenant}`, password: PASSWORD, roles: [{ role: 'plant_admin', tenant: p.tenant }] })),
-  ]));
-  const engine = await SealEngine.create(preset(PRESET, { allowInsecure: true }));
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const edges: RunningEdge[] = [];
-  const events: { tenant: string; event: EdgeServiceEvent }[] = [];
-  let server: Server | undefined;
+  const story = await openStory('hedge-edge-threshold-');
+  const { dir, engine, edges, events } = story;
   let builder: KeyHolder | undefined;
   try {
-    server = await startServer(path.join(dir, 'cloud'), port, users, ['--allow-insecure-params', '--reveal-attempt-seconds', '8']);
-    const base = server.url;
-    const caFile = path.join(dir, 'cloud', 'ca.pem');
-    const ca = readFileSync(caFile, 'utf8');
-    const login = async (username: string): Promise<Identity> => ({ ca, token: (await ok(call(base, { ca }, 'POST', '/v1/auth/token', { username, password: PASSWORD }))).json<{ accessToken: string }>().accessToken });
-    const alice = await login('alice');
+    const { base, caFile, ca, login, alice } = await startCloud(story, ['--allow-insecure-params', '--reveal-attempt-seconds', '8']);
 
     const members = [...PLANTS.map((p) => ({ tenant: p.tenant, role: 'plant' })), { tenant: 'builder', role: 'builder' }];
     const created = (await ok(call(base, alice, 'POST', '/v1/tenants/builder/federations', { id: 'mills', preset: PRESET, members, guards: { minPlants: 3, minRecords: 600 }, threshold: 3 }), 201))
       .json<{ threshold: number; members: { tenant: string; point: number }[] }>();
     assert.equal(created.threshold, 3);
     assert.deepEqual(created.members.map((m) => [m.tenant, m.point]), [['plant-l', 1], ['plant-m', 2], ['plant-h', 3], ['builder', 4]]);
-    const schemaLiteral = { features: FEATURES.map(({ name, lo, hi, unit }) => ({ name, lo, hi, unit })) };
+    const schemaLiteral = schemaLiteralOf(FEATURES);
     const schema = createSchema(schemaLiteral);
 
-    const lines = readFileSync(AI4I, 'utf8').trim().split('\n');
     const allRows: number[][] = [];
+    const gateways = await enrolGateways(base, ca, PLANTS.map((p) => p.tenant), (p) => login(`admin-${p}`));
     for (const p of PLANTS) {
-      const pdir = path.join(dir, p.tenant);
-      mkdirSync(pdir);
-      const admin = await login(`admin-${p.tenant}`);
-      const { token } = (await ok(call(base, admin, 'POST', `/v1/tenants/${p.tenant}/enrolments`, { gateway: 'gw-1' }), 201)).json<{ token: string }>();
-      const key = await gatewayKey();
-      const { certificate } = (await ok(call(base, { ca }, 'POST', '/v1/enrol', { token, csr: key.csr }), 201)).json<{ certificate: string }>();
-      writeFileSync(path.join(pdir, 'gateway.pem'), certificate);
-      writeFileSync(path.join(pdir, 'gateway.key'), key.privateKeyPem, { mode: 0o600 });
-      const mine = lines.slice(1).filter((l) => l.split(',')[2] === p.type).slice(0, ROWS);
-      allRows.push(...mine.map((l) => FEATURES.map((f) => Number(l.split(',')[f.column]))));
-      writeFileSync(path.join(pdir, 'rows.csv'), [lines[0], ...mine].join('\n') + '\n');
-      writeFileSync(path.join(pdir, 'policy.yaml'), policyYaml());
-      writeFileSync(path.join(pdir, 'pseudonym.key'), randomBytes(32).toString('hex'), { mode: 0o600 });
-      writeFileSync(path.join(pdir, 'custody.key'), randomBytes(32), { mode: 0o600 });
-      writeFileSync(path.join(pdir, 'schema.json'), JSON.stringify(schemaLiteral));
-      await KeyHolder.init(path.join(pdir, 'state', 'keyholder'), engine, { keyFile: path.join(pdir, 'custody.key') }, { kdf: CUSTODY_KDF_MIN });
-      writeFileSync(path.join(pdir, 'gateway.yaml'), [
-        'version: 1', `tenant: ${p.tenant}`, 'federation: mills', 'stateDir: state', 'allowInsecureParams: true', 'sealIntervalMs: 100',
-        'cloud:', `  url: ${base}`, `  ca: ${caFile}`, '  cert: gateway.pem', '  key: gateway.key', '  pollMs: 150',
-        'policy: policy.yaml',
-        'keyHolder:', '  custody: { keyFile: custody.key }', '  policy: { minPlants: 3, minRecords: 600, maxRevealsPerDay: 5 }',
-        'connectors:', '  - kind: csv', '    path: rows.csv', '    layout: ai4i', `    machineId: ${p.type.toLowerCase()}-mill`, '    stepMs: 1000',
-        'datasets:', '  - id: mills', '    schema: schema.json', '    source: samples', '    batchSize: 150', '',
-      ].join('\n'));
+      const { pdir, rows } = await preparePlant({ dir, base, caFile, engine, plant: p, gateway: gateways.get(p.tenant)!, features: FEATURES, policy: policyYaml(FEATURES) });
+      allRows.push(...rows);
       edges.push(await startEdge(await loadEdgeConfig(path.join(pdir, 'gateway.yaml')), { onEvent: (event) => events.push({ tenant: p.tenant, event }) }));
     }
 
@@ -147,7 +80,7 @@ test('3-of-4 over HTTPS: gateways deal sealed shares on their own; a reveal with
     const f = await cloud.federation('mills');
     assert.ok(f.members.every((m) => /^[0-9a-f]{64}$/.test(m.dealKey ?? '')), 'every key-agreement key is shown');
     // A gateway reads only the shares dealt to its own tenant.
-    const gatewayL = { ca, cert: readFileSync(path.join(dir, 'plant-l', 'gateway.pem'), 'utf8'), key: readFileSync(path.join(dir, 'plant-l', 'gateway.key'), 'utf8') };
+    const gatewayL = gateways.get('plant-l')!;
     await ok(call(base, gatewayL, 'GET', '/v1/tenants/plant-l/federations/mills/deal'));
     await ok(call(base, gatewayL, 'GET', '/v1/tenants/plant-m/federations/mills/deal'), 403);
 
@@ -212,13 +145,10 @@ test('3-of-4 over HTTPS: gateways deal sealed shares on their own; a reveal with
     for (const e of edges.slice(0, 2)) await until('the gateway to note its share', async () => (e.metrics().revealed.includes('job-1') ? true : undefined), 10_000);
     assert.deepEqual(events.filter((e) => e.event.kind === 'error' || e.event.kind === 'refusal').map((e) => `${e.tenant}: ${e.event.kind === 'error' ? e.event.error.message : (e.event as { message: string }).message}`), []);
   } catch (e) {
-    for (const x of events) if (x.event.kind === 'error') console.error(x.tenant, x.event.error.message);
+    logErrors(events);
     throw e;
   } finally {
     builder?.close();
-    await Promise.allSettled(edges.map((e) => e.stop()));
-    if (server) await kill(server);
-    engine[Symbol.dispose]();
-    rmSync(dir, { recursive: true, force: true });
+    await closeStory(story);
   }
 });

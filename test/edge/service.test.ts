@@ -12,14 +12,11 @@ import { test } from 'node:test';
 import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gatewayKey } from '../cloud/_fixtures.ts';
-import { call, kill, ok, revealOverHttps, startServer, type Identity, type Server } from '../cloud/_https.ts';
-import { SealEngine } from '../../src/he/backend/seal.ts';
-import { preset } from '../../src/he/params.ts';
+import { call, enrolGateways, ok, revealOverHttps } from '../cloud/_https.ts';
+import { ai4iFeatures, closeStory, logErrors, openStory, PLANTS, policyYaml, preparePlant, PRESET, ROWS, schemaLiteralOf, sleep, startCloud, untilWithin } from './_service.ts';
 import { PartySecret } from '../../src/he/mhe/secret.ts';
 import { PublicKeyProtocol } from '../../src/he/mhe/public-key-gen.ts';
 import { RelinKeyProtocol } from '../../src/he/mhe/relin-key-gen.ts';
@@ -28,75 +25,27 @@ import { receiveMoments } from '../../src/compute/reveal.ts';
 import type { JobPlan } from '../../src/compute/plan.ts';
 import { computeMoments } from '../../src/models/moments.ts';
 import { createSchema, quantiseDataset } from '../../src/models/schema.ts';
-import { CUSTODY_KDF_MIN } from '../../src/edge/custody.ts';
-import { KeyHolder } from '../../src/edge/keyholder.ts';
 import { loadEdgeConfig } from '../../src/edge/config.ts';
-import { startEdge, type EdgeServiceEvent, type RunningEdge } from '../../src/edge/service.ts';
+import { startEdge } from '../../src/edge/service.ts';
 import { generateTufKey, TufRepository } from '../../src/trust/tuf/repository.ts';
 import { fitRidge, lineageDigest } from '../../src/models/index.ts';
 import { jsonBytes, metaFor, regMoments, regressionSchema } from '../runtime/fixtures.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const AI4I = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/data/ai4i2020.csv');
-const PLANTS = [{ tenant: 'plant-l', type: 'L' }, { tenant: 'plant-m', type: 'M' }, { tenant: 'plant-h', type: 'H' }];
-const ROWS = 300;
-const PASSWORD = 'correct horse battery staple';
-const PRESET = 'TEST_INSECURE_BGV_2048';
-const FEATURES = [
-  { name: 'air_temperature', column: 3, lo: 295, hi: 305, unit: 'K' },
-  { name: 'process_temperature', column: 4, lo: 305, hi: 315, unit: 'K' },
-  { name: 'rotational_speed', column: 5, lo: 1100, hi: 2900, unit: 'rpm' },
-  { name: 'torque', column: 6, lo: 0, hi: 80, unit: 'Nm' },
-  { name: 'tool_wear', column: 7, lo: 0, hi: 260, unit: 'min' },
-];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-function policyYaml(): string {
-  return [
-    'version: 1', 'machineIds:', '  keyFile: pseudonym.key', 'minBatchSize: 50', 'signals:',
-    ...FEATURES.flatMap((f) => [`  ${f.name}:`, '    classification: internal', '    share: true', `    unit: ${f.unit}`, `    range: { lo: ${f.lo}, hi: ${f.hi} }`, '    outOfRange: reject']),
-    '  machine_failure:', '    classification: internal', '    share: false', '',
-  ].join('\n');
-}
+const FEATURES = ai4iFeatures('air_temperature', 'process_temperature', 'rotational_speed', 'torque', 'tool_wear');
+const until = untilWithin(60_000);
 
 test('hedge edge start: three gateways join the ceremony, upload, and answer an approved reveal on their own', { timeout: 120_000 }, async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'hedge-edge-service-'));
-  const users = path.join(dir, 'users.json');
-  writeFileSync(users, JSON.stringify([
-    { username: 'alice', password: PASSWORD, roles: [{ role: 'machine_builder', tenant: 'builder' }] },
-    ...PLANTS.map((p) => ({ username: `admin-${p.tenant}`, password: PASSWORD, roles: [{ role: 'plant_admin', tenant: p.tenant }] })),
-  ]));
-  const engine = await SealEngine.create(preset(PRESET, { allowInsecure: true }));
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const edges: RunningEdge[] = [];
-  const events: { tenant: string; event: EdgeServiceEvent }[] = [];
-  let server: Server | undefined;
+  const story = await openStory('hedge-edge-service-');
+  const { dir, engine, edges, events } = story;
   try {
-    server = await startServer(path.join(dir, 'cloud'), port, users, ['--allow-insecure-params']);
-    const base = server.url;
-    const caFile = path.join(dir, 'cloud', 'ca.pem');
-    const ca = readFileSync(caFile, 'utf8');
-    const login = async (username: string): Promise<Identity> => ({ ca, token: (await ok(call(base, { ca }, 'POST', '/v1/auth/token', { username, password: PASSWORD }))).json<{ accessToken: string }>().accessToken });
-    const alice = await login('alice');
+    const { base, caFile, ca, login, alice } = await startCloud(story, ['--allow-insecure-params']);
 
     // The builder creates the federation; the schema is agreed with the plants (a file each has).
     const members = [...PLANTS.map((p) => ({ tenant: p.tenant, role: 'plant' })), { tenant: 'builder', role: 'builder' }];
     await ok(call(base, alice, 'POST', '/v1/tenants/builder/federations', { id: 'mills', preset: PRESET, members, guards: { minPlants: 3, minRecords: 600 } }), 201);
-    const schemaLiteral = { features: FEATURES.map(({ name, lo, hi, unit }) => ({ name, lo, hi, unit })) };
+    const schemaLiteral = schemaLiteralOf(FEATURES);
     const schema = createSchema(schemaLiteral);
-
-    // Each plant: enrolment, its rows of the AI4I file, its policy, keys and config; then the gateway.
-    const lines = readFileSync(AI4I, 'utf8').trim().split('\n');
 
     // Plant L also runs a model: torque from the other four signals, released to its fleet in a
     // TUF repository that reaches the plant as a mirror folder.
@@ -112,35 +61,15 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
       '  run:', '    - { id: torque, fallback: { rule: constant, output: 40 } }',
     ];
     const allRows: number[][] = [];
+    // Each plant: enrolment, its rows of the AI4I file, its policy, keys and config; then the gateway.
+    const gateways = await enrolGateways(base, ca, PLANTS.map((p) => p.tenant), (p) => login(`admin-${p}`));
     for (const p of PLANTS) {
-      const pdir = path.join(dir, p.tenant);
-      mkdirSync(pdir);
-      const admin = await login(`admin-${p.tenant}`);
-      const { token } = (await ok(call(base, admin, 'POST', `/v1/tenants/${p.tenant}/enrolments`, { gateway: 'gw-1' }), 201)).json<{ token: string }>();
-      const key = await gatewayKey();
-      const { certificate } = (await ok(call(base, { ca }, 'POST', '/v1/enrol', { token, csr: key.csr }), 201)).json<{ certificate: string }>();
-      writeFileSync(path.join(pdir, 'gateway.pem'), certificate);
-      writeFileSync(path.join(pdir, 'gateway.key'), key.privateKeyPem, { mode: 0o600 });
-      const mine = lines.slice(1).filter((l) => l.split(',')[2] === p.type).slice(0, ROWS);
-      assert.equal(mine.length, ROWS);
-      allRows.push(...mine.map((l) => FEATURES.map((f) => Number(l.split(',')[f.column]))));
-      writeFileSync(path.join(pdir, 'rows.csv'), [lines[0], ...mine].join('\n') + '\n');
-      writeFileSync(path.join(pdir, 'policy.yaml'), policyYaml());
-      writeFileSync(path.join(pdir, 'pseudonym.key'), randomBytes(32).toString('hex'), { mode: 0o600 });
-      writeFileSync(path.join(pdir, 'custody.key'), randomBytes(32), { mode: 0o600 });
-      writeFileSync(path.join(pdir, 'schema.json'), JSON.stringify(schemaLiteral));
-      // The plant's key share, created once (at the KDF floor, to keep the test fast).
-      await KeyHolder.init(path.join(pdir, 'state', 'keyholder'), engine, { keyFile: path.join(pdir, 'custody.key') }, { kdf: CUSTODY_KDF_MIN });
-      writeFileSync(path.join(pdir, 'gateway.yaml'), [
-        'version: 1', `tenant: ${p.tenant}`, 'federation: mills', 'stateDir: state', 'allowInsecureParams: true', 'sealIntervalMs: 100',
-        'cloud:', `  url: ${base}`, `  ca: ${caFile}`, '  cert: gateway.pem', '  key: gateway.key', '  pollMs: 150',
-        'policy: policy.yaml',
-        'keyHolder:', '  custody: { keyFile: custody.key }', '  policy: { minPlants: 3, minRecords: 600, maxRevealsPerDay: 5 }',
-        'connectors:', '  - kind: csv', '    path: rows.csv', '    layout: ai4i', `    machineId: ${p.type.toLowerCase()}-mill`, '    stepMs: 1000',
-        'datasets:', '  - id: mills', '    schema: schema.json', '    source: samples', '    batchSize: 150',
-        ...(p.type === 'L' ? modelsYaml : []),
-        ...(p.type === 'H' ? ['admin: { tokenFile: admin.token }'] : []), '',
-      ].join('\n'));
+      const { pdir, rows } = await preparePlant({
+        dir, base, caFile, engine, plant: p, gateway: gateways.get(p.tenant)!, features: FEATURES, policy: policyYaml(FEATURES, ['machine_failure']),
+        extraYaml: [...(p.type === 'L' ? modelsYaml : []), ...(p.type === 'H' ? ['admin: { tokenFile: admin.token }'] : [])],
+      });
+      assert.equal(rows.length, ROWS);
+      allRows.push(...rows);
       if (p.type === 'H') writeFileSync(path.join(pdir, 'admin.token'), randomBytes(32).toString('hex'), { mode: 0o600 });
       edges.push(await startEdge(await loadEdgeConfig(path.join(pdir, 'gateway.yaml')), { onEvent: (event) => events.push({ tenant: p.tenant, event }) }));
     }
@@ -259,18 +188,15 @@ test('hedge edge start: three gateways join the ceremony, upload, and answer an 
     assert.equal(checks.length, checkedBefore + 1);
     assert.equal(checks.at(-1)!.detail.consistent, true);
     // The cloud keeps each history entry once: a gateway that restarts resends its history.
-    const gatewayL = { ca: alice.ca, cert: readFileSync(path.join(dir, 'plant-l', 'gateway.pem'), 'utf8'), key: readFileSync(path.join(dir, 'plant-l', 'gateway.key'), 'utf8') };
+    const gatewayL = gateways.get('plant-l')!;
     const entry = { seq: 1, time: new Date().toISOString(), action: 'activate', version: 1, sha256: 'a'.repeat(64), previousVersion: null, automatic: false, actor: 'hedge-edge', reason: 'resent' };
     assert.equal((await ok(call(base, gatewayL, 'POST', '/v1/tenants/plant-l/activations', { modelId: 'torque', entries: [entry] }))).json<{ logged: number }>().logged, 0);
     assert.equal(await logSize(), sizeBefore + 2);
     assert.deepEqual(events.filter((e) => e.event.kind === 'error' || e.event.kind === 'refusal'), [], 'no errors, no refusals');
   } catch (e) {
-    for (const x of events) if (x.event.kind === 'error') console.error(x.tenant, x.event.error.message);
+    logErrors(events);
     throw e;
   } finally {
-    await Promise.allSettled(edges.map((e) => e.stop()));
-    if (server) await kill(server);
-    engine[Symbol.dispose]();
-    rmSync(dir, { recursive: true, force: true });
+    await closeStory(story);
   }
 });
