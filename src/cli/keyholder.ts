@@ -15,6 +15,7 @@
  * `$HEDGE_CUSTODY_PASSPHRASE`.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -64,10 +65,14 @@ function unlockOf(opts: KeyOptions): CustodyUnlock {
   return { passphrase };
 }
 
-/** The key holder's client (bearer token), the federation and a SEAL engine of its preset. */
-async function keyHolderContext(opts: KeyOptions, federationId: string): Promise<{ cloud: KeyHolderClient; federation: FederationView; engine: SealEngine }> {
+/**
+ * The key holder's client (bearer token), the federation — `federationOf` names it, given the
+ * client — and a SEAL engine of its preset.
+ */
+async function keyHolderContext(opts: KeyOptions, federationOf: (cloud: KeyHolderClient) => Promise<string>): Promise<{ cloud: KeyHolderClient; federation: FederationView; engine: SealEngine }> {
   const c = await connection(opts);
   const cloud = new KeyHolderClient({ url: c.url, tenant: c.tenant, tls: { ca: c.ca }, token: c.token! });
+  const federationId = await federationOf(cloud);
   const federation = await cloud.federation(federationId);
   if (!federation.members.some((m) => m.tenant === c.tenant)) {
     throw new CloudError(CLOUD_ERR.VALIDATION, `cannot act as key holder of ${federationId}: tenant ${c.tenant} is not a member`, { hint: 'pass --tenant: the machine builder\'s tenant' });
@@ -77,18 +82,13 @@ async function keyHolderContext(opts: KeyOptions, federationId: string): Promise
 }
 
 /** Opens (creating on first use) the builder's key holder; with `receiver`, able to make reveal shares. */
-async function openKeyHolder(opts: KeyOptions, engine: SealEngine, f: FederationView, receiver?: Uint8Array): Promise<KeyHolder> {
+async function openKeyHolder(opts: KeyOptions, engine: SealEngine, tenant: string, f: FederationView, receiver?: Uint8Array): Promise<KeyHolder> {
   const unlock = unlockOf(opts);
-  try {
-    await readFile(path.join(opts.keys, 'custody.hkc'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    await KeyHolder.init(opts.keys, engine, unlock);
-  }
+  if (!existsSync(path.join(opts.keys, 'custody.hkc'))) await KeyHolder.init(opts.keys, engine, unlock);
   return KeyHolder.open({
     dir: opts.keys, engine, unlock,
     policy: { minPlants: f.guards.minPlants, minRecords: f.guards.minRecords, maxRevealsPerDay: 100 },
-    federation: { ...keyHolderFederation(f, (await connection(opts)).tenant), ...(receiver === undefined ? {} : { receiver }) },
+    federation: { ...keyHolderFederation(f, tenant), ...(receiver === undefined ? {} : { receiver }) },
   });
 }
 
@@ -113,11 +113,11 @@ function statusLine(): (line: string) => void {
  *   and the cloud's errors
  */
 async function joinFederation(id: string, opts: KeyOptions): Promise<{ federation: string; round: string; receiverKeyHash?: string }> {
-  const { cloud, federation, engine } = await keyHolderContext(opts, id);
+  const { cloud, federation, engine } = await keyHolderContext(opts, async () => id);
   const show = statusLine();
   let receiverKeyHash: string | undefined;
   try {
-    using kh = await openKeyHolder(opts, engine, federation);
+    using kh = await openKeyHolder(opts, engine, cloud.tenant, federation);
     const until = Date.now() + opts.timeout * 1000;
     let f = federation;
     while (f.round !== 'ready') {
@@ -166,20 +166,18 @@ async function readSchema(file: string): Promise<DatasetSchema> {
  */
 async function revealJob(jobId: string, opts: KeyOptions & { schema: string; out: string }): Promise<{ job: string; records: number; features: readonly string[]; out: string }> {
   const schema = await readSchema(opts.schema);
-  const c = await connection(opts);
-  const probe = new KeyHolderClient({ url: c.url, tenant: c.tenant, tls: { ca: c.ca }, token: c.token! });
-  const { cloud, federation, engine } = await keyHolderContext(opts, (await probe.job(jobId)).federation);
+  const { cloud, federation, engine } = await keyHolderContext(opts, async (client) => (await client.job(jobId)).federation);
   const show = statusLine();
   try {
     let receiver: Uint8Array;
     {
-      using kh = await openKeyHolder(opts, engine, federation);
+      using kh = await openKeyHolder(opts, engine, cloud.tenant, federation);
       receiver = await cloud.material(federation.id, 'receiver-key');
       if (federation.receiver === cloud.tenant && sha256(receiver) !== sha256(kh.receiverKey())) {
         throw new CloudError(CLOUD_ERR.CONFLICT, `cannot reveal job ${jobId}: the federation's registered receiver key is not this key holder's`, { hint: 'use the key holder folder that ran hedge federation join' });
       }
     }
-    using kh = await openKeyHolder(opts, engine, federation, receiver);
+    using kh = await openKeyHolder(opts, engine, cloud.tenant, federation, receiver);
     const plan = await cloud.plan(jobId);
     if (kh.approval(jobId) === undefined) kh.approve({ jobId, planDigest: jobPlanDigest(plan), approvedBy: `builder:${cloud.tenant}` });
     const until = Date.now() + opts.timeout * 1000;
@@ -278,7 +276,8 @@ export function registerKeyHolderCommands(program: Command): void {
         throw new CloudError(CLOUD_ERR.VALIDATION, `cannot read moments ${opts.moments}: ${(cause as Error).message}`, { cause, hint: 'the file hedge job reveal wrote' });
       }
       const model = fit(opts.family as (typeof FAMILIES)[number], schema, moments);
-      // Version and lineage are placeholders: the registry assigns the version and writes the lineage from the job.
+      // The registry sets the version and pins the lineage from the job's plan (`Registry.register`),
+      // whatever the uploaded artifact says; the artifact carries the model and its moments.
       const artifact = modelToArtifact(model, { modelId, modelVersion: 1, lineage: { jobId: opts.job, plants: [], batchHashes: [] }, reference: moments });
       const { client, tenant } = await connect(opts);
       const v = await client.call<{ modelId: string; version: number; family: string; metrics: Record<string, number> }>('POST', `/v1/tenants/${tenant}/models/${encodeURIComponent(modelId)}/versions`, { jobId: opts.job, artifact });
